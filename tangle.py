@@ -1,0 +1,465 @@
+"""Rebuild microgpt.py from the book's chapters, and show the chapters' code with its real line numbers.
+
+The chapters are the source. A *chunk* is a fenced block whose info string is ``{chunk} NAME``;
+its body is exactly some lines of microgpt.py. Chunks are joined in the order of ``_toc.yml``
+(read with Jupyter Book's own TOC parser), then in page order (read with MyST's own Markdown
+parser), so the book and this file can never disagree about what a chunk is or what comes first.
+
+Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad input)::
+
+    python tangle.py              write microgpt.py from the chapters
+    python tangle.py --check      write nothing; print a diff naming chapter and chunk if they differ
+    python tangle.py -o PATH      write PATH instead of microgpt.py
+
+Sphinx extension (listed in _config.yml), in the chapters::
+
+    ```{chunk} NAME                a chunk, rendered as Python with its microgpt.py line numbers
+    {lines}`NAME`                  "lines 30–57", linked to the chunk
+    {lines}`NAME:3`                the 3rd line of the chunk ("line 32"); NAME:3-5 for a range
+    {lines}`NAME~text`             the first line of the chunk that contains text
+    ```{show} NAME or FIRST..LAST  re-show chunks from the tangled program, not tangled again
+
+Executed cells run the program as the chapters have it so far with ``tangle.load(NAME)``.
+"""
+
+import argparse
+import contextlib
+import difflib
+import hashlib
+import io
+import os
+import re
+import sys
+import tempfile
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TOC = '_toc.yml'
+PROGRAM = 'microgpt.py'
+CHUNK_DIRECTIVE = '{chunk}'
+NAME_RE = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
+SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
+DATA_ENV = 'MICROGPT_NAMES'
+
+
+class TangleError(Exception):
+    """Bad input, located at a file and line."""
+
+    def __init__(self, path, line, message):
+        super().__init__(f'{path}:{line}: {message}')
+
+
+@dataclass
+class Chunk:
+    """One named chunk: where it is written and where its lines land in the program."""
+    name: str
+    path: str          # chapter file, relative to the book root
+    docname: str       # Sphinx document name of that chapter
+    body_line: int     # 1-based line of the chapter where the chunk's body starts
+    lines: list        # the chunk's lines, without line endings
+    start: int = 0     # 1-based line of microgpt.py where the chunk starts
+
+    @property
+    def last(self):
+        """The program line of the chunk's last non-blank line."""
+        shown = len(self.lines)
+        while shown > 1 and not self.lines[shown - 1].strip():
+            shown -= 1
+        return self.start + shown - 1
+
+
+@dataclass
+class Book:
+    """The chunks of a book in tangle order, and the program they make."""
+    root: Path
+    docnames: list
+    chunks: list = field(default_factory=list)
+
+    def chunk(self, name):
+        """The chunk called name; KeyError if there is none."""
+        for chunk in self.chunks:
+            if chunk.name == name:
+                return chunk
+        raise KeyError(f"unknown chunk '{name}'")
+
+    @property
+    def lines(self):
+        """The tangled program, one string per line."""
+        return [line for chunk in self.chunks for line in chunk.lines]
+
+    @property
+    def text(self):
+        """The tangled program as written to microgpt.py."""
+        return ''.join(line + '\n' for line in self.lines)
+
+    @property
+    def digest(self):
+        """A short hash of the chunk table: changes whenever a chunk's text, name or place does."""
+        table = '\n'.join(f'{c.name}\0{c.docname}\0{c.start}\0' + '\n'.join(c.lines) for c in self.chunks)
+        return hashlib.sha256(table.encode()).hexdigest()[:16]
+
+    def through(self, name):
+        """Source of the program up to and including chunk name."""
+        end = self.chunk(name)
+        return ''.join(line + '\n' for line in self.lines[:end.start - 1 + len(end.lines)])
+
+    def locate(self, program_line):
+        """(chunk, chapter line) that produce a 1-based program line (clamped to the program)."""
+        program_line = max(1, min(program_line, len(self.lines)))
+        for chunk in self.chunks:
+            if chunk.start <= program_line < chunk.start + len(chunk.lines):
+                return chunk, chunk.body_line + program_line - chunk.start
+        raise KeyError(program_line)
+
+
+def markdown_parser(root):
+    """MyST's own markdown-it parser, configured with the book's MyST extensions."""
+    import yaml
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+    extensions = set()
+    config_path = Path(root) / '_config.yml'
+    if config_path.exists():
+        config = yaml.safe_load(config_path.read_text(encoding='utf-8')) or {}
+        extensions = set((config.get('parse') or {}).get('myst_enable_extensions') or [])
+    return create_md_parser(MdParserConfig(enable_extensions=extensions), RendererHTML)
+
+
+def toc_docnames(root):
+    """Document names in _toc.yml order, each checked to exist as a file."""
+    from sphinx_external_toc.parsing import MalformedError, parse_toc_yaml
+    toc_path = Path(root) / TOC
+    if not toc_path.exists():
+        raise TangleError(TOC, 1, 'file not found')
+    try:
+        site_map = parse_toc_yaml(toc_path)
+    except (MalformedError, ValueError) as err:
+        raise TangleError(TOC, 1, f'not a valid table of contents: {err}') from None
+    order = []
+
+    def walk(docname):
+        order.append(docname)
+        for subtree in site_map[docname].subtrees:
+            for child in subtree.files():
+                walk(child)
+
+    walk(site_map.root.docname)
+    toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
+    for docname in order:
+        if not chapter_file(root, docname):
+            line = next((i for i, text in enumerate(toc_lines, 1) if docname in text), 1)
+            raise TangleError(TOC, line, f"'{docname}' names no file ({docname}.md does not exist)")
+    return order
+
+
+def chapter_file(root, docname):
+    """The source file of a document, or None."""
+    for suffix in ('.md', '.ipynb', '.rst'):
+        path = Path(root) / (docname + suffix)
+        if path.is_file():
+            return path
+    return None
+
+
+def read_chapter(path, rel):
+    """The text of a chapter, with line endings kept; errors name the line of a bad byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as err:
+        raise TangleError(rel, data.count(b'\n', 0, err.start) + 1, 'not valid UTF-8') from None
+
+
+def chapter_chunks(parser, text, rel, docname):
+    """The chunks written in one chapter, in page order."""
+    raw_lines = text.split('\n')
+    chunks = []
+    for token in parser.parse(text):
+        if token.type != 'fence' or not token.info.strip().startswith(CHUNK_DIRECTIVE):
+            continue
+        first, end = token.map  # 0-based lines [first, end) of the whole fence
+        args = token.info.strip()[len(CHUNK_DIRECTIVE):].split()
+        closing = raw_lines[end - 1].strip() if end - 1 < len(raw_lines) else ''
+        fence_char = token.markup[0]
+        if end - 1 == first or not (closing.startswith(token.markup) and set(closing) == {fence_char}):
+            raise TangleError(rel, first + 1, f"chunk fence {token.markup} is never closed")
+        if not args:
+            raise TangleError(rel, first + 1, 'chunk without a name: write ```{chunk} some-name')
+        name = args[0]
+        if len(args) > 1 or not NAME_RE.match(name):
+            raise TangleError(rel, first + 1, f"chunk name '{' '.join(args)}' is not one kebab-case word")
+        for offset, raw in enumerate(raw_lines[first + 1:end - 1]):
+            if raw.endswith('\r'):
+                raise TangleError(rel, first + 2 + offset, f"CRLF line ending in chunk '{name}'")
+        lines = token.content.split('\n')[:-1]
+        chunks.append(Chunk(name, rel, docname, first + 2, lines))
+    return chunks
+
+
+def read_book(root=ROOT):
+    """Parse every chapter in TOC order into a Book; raise TangleError on bad input."""
+    root = Path(root)
+    parser = markdown_parser(root)
+    docnames = toc_docnames(root)
+    book = Book(root, docnames)
+    seen = {}
+    for docname in docnames:
+        path = chapter_file(root, docname)
+        if path.suffix != '.md':
+            continue
+        rel = path.relative_to(root).as_posix()
+        for chunk in chapter_chunks(parser, read_chapter(path, rel), rel, docname):
+            if chunk.name in seen:
+                first = seen[chunk.name]
+                raise TangleError(rel, chunk.body_line - 1,
+                                  f"chunk '{chunk.name}' defined twice (first at {first.path}:{first.body_line - 1})")
+            seen[chunk.name] = chunk
+            book.chunks.append(chunk)
+    in_toc = {chapter_file(root, d) for d in docnames}
+    for path in sorted(stray_markdown(root)):
+        if path in in_toc:
+            continue
+        rel = path.relative_to(root).as_posix()
+        strays = chapter_chunks(parser, read_chapter(path, rel), rel, None)
+        if strays:
+            raise TangleError(rel, strays[0].body_line - 1,
+                              f"chunk '{strays[0].name}' is in a file that {TOC} does not list")
+    start = 1
+    for chunk in book.chunks:
+        chunk.start = start
+        start += len(chunk.lines)
+    return book
+
+
+def stray_markdown(root):
+    """Every Markdown file under root outside tooling folders."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith('.')]
+        yield from (Path(folder) / f for f in files if f.endswith('.md'))
+
+
+def write_atomically(path, text):
+    """Write text to path through a temporary file and a rename, so no half-written file is ever seen."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def diff(book, committed, target_name):
+    """A unified diff from the file to the chapters, each hunk naming the chapter and chunk to fix."""
+    lines = list(difflib.unified_diff(committed.splitlines(keepends=True), book.text.splitlines(keepends=True),
+                                      target_name, 'the chapters (tangled)'))
+    hunk_re = re.compile(r'^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@')
+    header, new_line = None, 0
+    for i, line in enumerate(lines):
+        match = hunk_re.match(line)
+        if match:
+            header, new_line = i, int(match.group(1))
+        elif header is not None and line[:1] in ('+', '-'):
+            if book.chunks:  # name the place of the first changed line of this hunk
+                chunk, chapter_line = book.locate(new_line)
+                lines[header] = lines[header].rstrip('\n') + f" {chunk.path}:{chapter_line} (chunk '{chunk.name}')\n"
+            header = None
+        elif header is not None:
+            new_line += 1
+    return ''.join(line if line.endswith('\n') else line + '\n\\ No newline at end of file\n' for line in lines)
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(description='Rebuild microgpt.py from the chapters of the book.')
+    parser.add_argument('--check', action='store_true', help='write nothing; exit 1 with a diff if the file differs')
+    parser.add_argument('-o', '--output', help=f'file to write or check (default: {PROGRAM} in the root)')
+    parser.add_argument('--root', default=str(ROOT), help='folder holding _toc.yml (default: this file\'s folder)')
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    target = Path(args.output) if args.output else root / PROGRAM
+    try:
+        book = read_book(root)
+    except TangleError as err:
+        print(f'tangle: {err}', file=sys.stderr)
+        return 2
+    if args.check:
+        committed = target.read_text(encoding='utf-8') if target.exists() else ''
+        if committed == book.text:
+            print(f'{target.name} equals the chapters ({len(book.lines)} lines, {len(book.chunks)} chunks).')
+            return 0
+        sys.stdout.write(diff(book, committed, target.name))
+        print(f'tangle: {target.name} differs from the chapters', file=sys.stderr)
+        return 1
+    write_atomically(target, book.text)
+    print(f'wrote {target} ({len(book.lines)} lines from {len(book.chunks)} chunks)')
+    return 0
+
+
+# ---------------------------------------------------------------- executed cells
+
+def names_file(root=ROOT):
+    """The names data: $MICROGPT_NAMES, else ../shared/data/names.txt beside the checkout, else None."""
+    candidates = [os.environ.get(DATA_ENV), Path(root).parent / 'shared' / 'data' / 'names.txt']
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+def load(through, root=ROOT, data=None):
+    """Run the program as the chapters have it, through chunk `through`; return its globals as a module.
+
+    The program reads input.txt from its working folder, so it runs in a temporary folder where
+    input.txt is the names file (or, with no names file here, in _build/ where it may download it).
+    What the program prints is kept in the module's `output`.
+    """
+    source = read_book(root).through(through)
+    module = types.ModuleType('microgpt')
+    module.__file__ = PROGRAM
+    data = Path(data) if data else names_file(root)
+    with contextlib.ExitStack() as stack:
+        if data:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            (workdir / 'input.txt').symlink_to(data.resolve())
+        else:
+            workdir = Path(root) / '_build' / 'microgpt-data'
+            workdir.mkdir(parents=True, exist_ok=True)
+        printed = io.StringIO()
+        stack.enter_context(contextlib.chdir(workdir))
+        stack.enter_context(contextlib.redirect_stdout(printed))
+        exec(compile(source, PROGRAM, 'exec'), module.__dict__)
+    module.output = printed.getvalue()
+    return module
+
+
+# ---------------------------------------------------------------- Sphinx extension
+
+def _sphinx_parts():
+    """Directive and role classes, built only when Sphinx is loaded."""
+    from docutils import nodes
+    from docutils.statemachine import StringList
+    from sphinx import addnodes
+    from sphinx.directives.code import CodeBlock
+    from sphinx.util.docutils import SphinxDirective
+
+    def span(first, last):
+        return f'line {first}' if first == last else f'lines {first}\u2013{last}'
+
+    def book_of(env):
+        return env.app.microgpt_book
+
+    def listing(directive, first, last, caption, label=None):
+        """A highlighted, line-numbered code block of program lines first..last."""
+        block = CodeBlock(directive.name, ['python'], {}, StringList(), directive.lineno,
+                          directive.content_offset, directive.block_text, directive.state, directive.state_machine)
+        block.options = {'linenos': True, 'lineno-start': first, 'caption': caption}
+        if label:
+            block.options['name'] = label
+        block.content = StringList(book_of(directive.env).lines[first - 1:last], directive.env.docname)
+        return block.run()
+
+    class ChunkDirective(SphinxDirective):
+        """A tangle chunk: shown as Python with the line numbers it has in microgpt.py."""
+        required_arguments = 1
+        has_content = True
+
+        def run(self):
+            name = self.arguments[0]
+            try:
+                chunk = book_of(self.env).chunk(name)
+            except KeyError as err:
+                raise self.error(f'{err.args[0]}: the chunk is not in the tangle (is it nested inside another block?)')
+            if chunk.docname != self.env.docname:
+                raise self.error(f"chunk '{name}' is tangled from {chunk.path}, not from this page")
+            caption = f'{name} \u00b7 {PROGRAM} {span(chunk.start, chunk.last)}'
+            return listing(self, chunk.start, chunk.last, caption, label=f'chunk-{name}')
+
+    class ShowDirective(SphinxDirective):
+        """Re-show chunks (NAME or FIRST..LAST) from the tangled program, with their line numbers."""
+        required_arguments = 1
+        has_content = False
+
+        def run(self):
+            first_name, _, last_name = self.arguments[0].partition('..')
+            try:
+                first = book_of(self.env).chunk(first_name)
+                last = book_of(self.env).chunk(last_name or first_name)
+            except KeyError as err:
+                raise self.error(err.args[0])
+            if last.start < first.start:
+                raise self.error(f"chunk '{last.name}' comes before '{first.name}' in the program")
+            caption = f'{PROGRAM} {span(first.start, last.last)} (from {first.name} to {last.name})' \
+                if first is not last else f'{first.name} \u00b7 {PROGRAM} {span(first.start, first.last)}'
+            return listing(self, first.start, last.last, caption)
+
+    def resolve(book, text):
+        """(chunk, first line, last line) for NAME, NAME:N, NAME:N-M or NAME~text."""
+        match = re.match(r'^([a-z0-9-]+)(?::(\d+)(?:-(\d+))?|~(.+))?$', text.strip())
+        if not match:
+            raise KeyError(f"'{text}' is not NAME, NAME:N, NAME:N-M or NAME~text")
+        chunk = book.chunk(match.group(1))
+        count = chunk.last - chunk.start + 1
+        if match.group(4):
+            for offset, line in enumerate(chunk.lines[:count]):
+                if match.group(4) in line:
+                    return chunk, chunk.start + offset, chunk.start + offset
+            raise KeyError(f"no line of chunk '{chunk.name}' contains '{match.group(4)}'")
+        if match.group(2):
+            lo = int(match.group(2))
+            hi = int(match.group(3) or lo)
+            if not 1 <= lo <= hi <= count:
+                raise KeyError(f"chunk '{chunk.name}' has {count} lines; '{text}' is outside it")
+            return chunk, chunk.start + lo - 1, chunk.start + hi - 1
+        return chunk, chunk.start, chunk.last
+
+    def lines_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+        """{lines}`NAME...`: 'lines a–b' of microgpt.py, linked to the chunk."""
+        env = inliner.document.settings.env
+        try:
+            chunk, first, last = resolve(book_of(env), text)
+        except KeyError as err:
+            message = inliner.reporter.error(err.args[0], line=lineno)
+            return [inliner.problematic(rawtext, rawtext, message)], [message]
+        label = span(first, last)
+        ref = addnodes.pending_xref(rawtext, refdomain='std', reftype='ref', reftarget=f'chunk-{chunk.name}',
+                                    refexplicit=True, refwarn=True, refdoc=env.docname)
+        ref += nodes.inline(label, label, classes=['chunk-lines'])
+        return [ref], []
+
+    return ChunkDirective, ShowDirective, lines_role
+
+
+def _on_builder_inited(app):
+    """Tangle once per build; every chunk, role and show directive reads this table."""
+    from sphinx.errors import ExtensionError
+    try:
+        app.microgpt_book = read_book(app.srcdir)
+    except TangleError as err:
+        raise ExtensionError(f'tangle: {err}') from None
+
+
+def _on_env_get_outdated(app, env, added, changed, removed):
+    """Re-read every page when the program changed: line numbers and executed values follow it."""
+    digest = app.microgpt_book.digest
+    previous = getattr(env, 'microgpt_digest', None)
+    env.microgpt_digest = digest
+    return sorted(env.found_docs) if previous not in (None, digest) else []
+
+
+def setup(app):
+    """Register the chunk directive, the lines role and the show directive."""
+    chunk_directive, show_directive, lines_role = _sphinx_parts()
+    app.add_directive('chunk', chunk_directive)
+    app.add_directive('show', show_directive)
+    app.add_role('lines', lines_role)
+    app.connect('builder-inited', _on_builder_inited)
+    app.connect('env-get-outdated', _on_env_get_outdated)
+    return {'version': '1.0', 'env_version': 1, 'parallel_read_safe': True, 'parallel_write_safe': True}
+
+
+if __name__ == '__main__':
+    sys.exit(main())

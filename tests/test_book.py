@@ -1,0 +1,94 @@
+"""The whole book builds, HTML and PDF, with warnings as errors and every cell executed."""
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tangle
+
+REPO = Path(__file__).resolve().parent.parent
+JUPYTER_BOOK = Path(sys.executable).parent / 'jupyter-book'
+FLAGS = ['-W', '-n', '--keep-going']
+
+
+def build(out, *extra):
+    """Run jupyter-book on the repository into out; return the finished process."""
+    return subprocess.run([str(JUPYTER_BOOK), 'build', str(REPO), '--path-output', str(out), *FLAGS, *extra],
+                          capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope='module')
+def html_build(tmp_path_factory):
+    """One cold HTML build of the book for every test of this module."""
+    out = tmp_path_factory.mktemp('book')
+    done = build(out)
+    return done, out / '_build' / 'html'
+
+
+def lessons():
+    """The document names of every page in _toc.yml order."""
+    return tangle.read_book(REPO).docnames
+
+
+def test_html_book_builds_with_warnings_as_errors_and_cells_executed(html_build):
+    """jupyter-book -W -n --keep-going succeeds: no warning, no failed cell."""
+    done, _ = html_build
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert 'build succeeded' in done.stdout
+    assert not re.search(r': (WARNING|ERROR): ', done.stdout + done.stderr)
+
+
+def test_every_page_of_the_toc_is_in_the_html(html_build):
+    """Each _toc.yml entry became a page."""
+    _, site = html_build
+    missing = [d for d in lessons() if not (site / f'{d}.html').is_file()]
+    assert not missing
+
+
+def test_html_listings_carry_the_real_line_numbers_of_microgpt(html_build):
+    """Every chunk is rendered with the numbers and the text its lines have in microgpt.py."""
+    _, site = html_build
+    program = (REPO / 'microgpt.py').read_text(encoding='utf-8').splitlines()
+    book = tangle.read_book(REPO)
+    for chunk in book.chunks:
+        page = (site / f'{chunk.docname}.html').read_text(encoding='utf-8')
+        anchor = page.index(f'id="chunk-{chunk.name}"')
+        block = page[anchor:page.index('</pre>', anchor)]
+        numbers = [int(n) for n in re.findall(r'<span class="linenos">\s*(\d+)</span>', block)]
+        assert numbers == list(range(chunk.start, chunk.last + 1)), chunk.name
+        text = html.unescape(re.sub(r'<span class="linenos">[^<]*</span>|<[^>]+>', '', block.split('<pre>', 1)[1]))
+        assert text.splitlines() == program[chunk.start - 1:chunk.last], chunk.name
+
+
+def test_executed_values_are_in_the_html(html_build):
+    """Glued values from executed cells reach the page: the real number of names."""
+    _, site = html_build
+    page = (site / 'book/01-data/01-the-names.html').read_text(encoding='utf-8')
+    names = sum(1 for line in tangle.names_file(REPO).read_text().splitlines() if line.strip())
+    assert f'{names:,}' in page
+
+
+def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
+    """The PDF builds through LaTeX (xelatex) and has more than one page per lesson."""
+    needed = [tool for tool in ('xelatex', 'latexmk', 'pdfinfo') if not shutil.which(tool)]
+    if needed:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'CI must build the PDF, but {", ".join(needed)} is missing: .ci/run installs it')
+        pytest.skip(f'no {", ".join(needed)} here: see the README for the Debian packages the PDF needs')
+    done = build(tmp_path, '--builder', 'pdflatex')
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    pdf = tmp_path / '_build' / 'latex' / 'microgpt-book.pdf'
+    log = (tmp_path / '_build' / 'latex' / 'microgpt-book.log').read_text(errors='replace')
+    assert 'XeTeX' in log
+    info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r'^Pages:\s+(\d+)', info, re.M).group(1))
+    assert pages > len(lessons())
+    tex = (tmp_path / '_build' / 'latex' / 'microgpt-book.tex').read_text(encoding='utf-8')
+    for chunk in tangle.read_book(REPO).chunks:
+        assert f'firstnumber={chunk.start}' in tex, chunk.name

@@ -27,10 +27,13 @@ import contextlib
 import difflib
 import hashlib
 import io
+import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
+import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,7 @@ CHUNK_DIRECTIVE = '{chunk}'
 NAME_RE = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
 SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
 DATA_ENV = 'MICROGPT_NAMES'
+TRAINING_CHUNK = 'train-loop'  # the chunk that trains; load(trained=True) replaces it by cached weights
 
 
 class TangleError(Exception):
@@ -123,9 +127,19 @@ def markdown_parser(root):
     extensions = set()
     config_path = Path(root) / '_config.yml'
     if config_path.exists():
-        config = yaml.safe_load(config_path.read_text(encoding='utf-8')) or {}
-        extensions = set((config.get('parse') or {}).get('myst_enable_extensions') or [])
+        config = read_yaml(config_path, '_config.yml')
+        extensions = set(((config or {}).get('parse') or {}).get('myst_enable_extensions') or [])
     return create_md_parser(MdParserConfig(enable_extensions=extensions), RendererHTML)
+
+
+def read_yaml(path, rel):
+    """A YAML file's data; errors name the file and line."""
+    import yaml
+    try:
+        return yaml.safe_load(read_chapter(path, rel))
+    except yaml.YAMLError as err:
+        mark = getattr(err, 'problem_mark', None)
+        raise TangleError(rel, mark.line + 1 if mark else 1, f'not valid YAML: {getattr(err, "problem", err)}') from None
 
 
 def toc_docnames(root):
@@ -134,6 +148,7 @@ def toc_docnames(root):
     toc_path = Path(root) / TOC
     if not toc_path.exists():
         raise TangleError(TOC, 1, 'file not found')
+    read_yaml(toc_path, TOC)  # YAML and UTF-8 errors, located
     try:
         site_map = parse_toc_yaml(toc_path)
     except (MalformedError, ValueError) as err:
@@ -141,7 +156,7 @@ def toc_docnames(root):
     order = []
 
     def walk(docname):
-        order.append(docname)
+        order.append(re.sub(r'\.(md|ipynb|rst)$', '', docname))
         for subtree in site_map[docname].subtrees:
             for child in subtree.files():
                 walk(child)
@@ -150,7 +165,8 @@ def toc_docnames(root):
     toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
     for docname in order:
         if not chapter_file(root, docname):
-            line = next((i for i, text in enumerate(toc_lines, 1) if docname in text), 1)
+            entry = re.compile(rf'^\s*(-\s*)?(file|root):\s*["\']?{re.escape(docname)}(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
+            line = next((i for i, text in enumerate(toc_lines, 1) if entry.match(text)), 1)
             raise TangleError(TOC, line, f"'{docname}' names no file ({docname}.md does not exist)")
     return order
 
@@ -181,6 +197,8 @@ def chapter_chunks(parser, text, rel, docname):
         if token.type != 'fence' or not token.info.strip().startswith(CHUNK_DIRECTIVE):
             continue
         first, end = token.map  # 0-based lines [first, end) of the whole fence
+        if token.level > 0:
+            raise TangleError(rel, first + 1, 'chunk inside a block quote or list: a chunk must start at the left margin')
         args = token.info.strip()[len(CHUNK_DIRECTIVE):].split()
         closing = raw_lines[end - 1].strip() if end - 1 < len(raw_lines) else ''
         fence_char = token.markup[0]
@@ -267,8 +285,13 @@ def diff(book, committed, target_name):
             header, new_line = i, int(match.group(1))
         elif header is not None and line[:1] in ('+', '-'):
             if book.chunks:  # name the place of the first changed line of this hunk
-                chunk, chapter_line = book.locate(new_line)
-                lines[header] = lines[header].rstrip('\n') + f" {chunk.path}:{chapter_line} (chunk '{chunk.name}')\n"
+                places = [book.locate(new_line)]
+                after = next((later[:1] for later in lines[i:] if not later.startswith('-')), ' ')
+                pure_deletion = line[0] == '-' and after != '+'
+                if pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
+                    places.insert(0, book.locate(new_line - 1))  # a deletion at a boundary: either chunk
+                named = ' or '.join(f"{chunk.path}:{chapter_line} (chunk '{chunk.name}')" for chunk, chapter_line in places)
+                lines[header] = lines[header].rstrip('\n') + f' {named}\n'
             header = None
         elif header is not None:
             new_line += 1
@@ -297,7 +320,11 @@ def main(argv=None):
         sys.stdout.write(diff(book, committed, target.name))
         print(f'tangle: {target.name} differs from the chapters', file=sys.stderr)
         return 1
-    write_atomically(target, book.text)
+    try:
+        write_atomically(target, book.text)
+    except OSError as err:
+        print(f'tangle: {target}: cannot write: {err.strerror or err}', file=sys.stderr)
+        return 2
     print(f'wrote {target} ({len(book.lines)} lines from {len(book.chunks)} chunks)')
     return 0
 
@@ -310,17 +337,22 @@ def names_file(root=ROOT):
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-def load(through, root=ROOT, data=None):
+def load(through, root=ROOT, data=None, trained=False):
     """Run the program as the chapters have it, through chunk `through`; return its globals as a module.
 
     The program reads input.txt from its working folder, so it runs in a temporary folder where
     input.txt is the names file (or, with no names file here, in _build/ where it may download it).
-    What the program prints is kept in the module's `output`.
+    What the program prints is kept in the module's `output`. With trained=True the training loop
+    is not run: the weights of the cached full run (see trained_run) are put in its place, and the
+    chunks after it run as they would after training.
     """
-    source = read_book(root).through(through)
+    book = read_book(root)
+    end = book.chunk(through)
+    chunks = [c for c in book.chunks if c.start <= end.start]
     module = types.ModuleType('microgpt')
     module.__file__ = PROGRAM
     data = Path(data) if data else names_file(root)
+    run = trained_run(root, data) if trained else None
     with contextlib.ExitStack() as stack:
         if data:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -331,9 +363,55 @@ def load(through, root=ROOT, data=None):
         printed = io.StringIO()
         stack.enter_context(contextlib.chdir(workdir))
         stack.enter_context(contextlib.redirect_stdout(printed))
-        exec(compile(source, PROGRAM, 'exec'), module.__dict__)
+        # the chunks before the training loop; then (trained) the cached run's weights; then the rest
+        cut = next((i for i, c in enumerate(chunks) if run and c.name == TRAINING_CHUNK), len(chunks))
+        _run_chunks(chunks[:cut], module)
+        if run:
+            for name, rows in run['state_dict'].items():
+                for row, values in zip(module.state_dict[name], rows):
+                    for p, value in zip(row, values):
+                        p.data = value
+        _run_chunks(chunks[cut + 1:], module)
     module.output = printed.getvalue()
     return module
+
+
+def _run_chunks(chunks, module):
+    """Execute consecutive chunks in the module's namespace, keeping their real line numbers."""
+    if chunks:
+        source = '\n' * (chunks[0].start - 1) + ''.join(line + '\n' for c in chunks for line in c.lines)
+        exec(compile(source, PROGRAM, 'exec'), module.__dict__)
+
+
+def trained_run(root=ROOT, data=None):
+    """The full run of the program as the chapters have it, trained once and cached.
+
+    Returns a dict: the loss of every step, the samples, the trained weights (state_dict as
+    floats), everything the program printed, and the seconds training took. The cache is
+    _build/microgpt-run/<key>.json, keyed by the hash of the tangled program and of the names
+    data, so any change to either trains again and an unchanged book never does.
+    """
+    book = read_book(root)
+    data = Path(data) if data else names_file(root)
+    key = hashlib.sha256(book.text.encode() + (data.read_bytes() if data else b'')).hexdigest()[:16]
+    cache = Path(root) / '_build' / 'microgpt-run' / f'{key}.json'
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        driver = ('import json, sys, tangle; m = tangle.load(sys.argv[1], sys.argv[2], sys.argv[3] or None); '
+                  'print(json.dumps({"output": m.output, "state_dict": '
+                  '{k: [[p.data for p in row] for row in w] for k, w in m.state_dict.items()}}))')
+        began = time.perf_counter()
+        done = subprocess.run([sys.executable, '-c', driver, book.chunks[-1].name, str(root), str(data or '')],
+                              cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f'training run of the tangled program failed:\n{done.stderr[-3000:]}')
+        run = json.loads(done.stdout)
+        run['seconds'] = time.perf_counter() - began
+        lines = run['output'].replace('\r', '\n').splitlines()
+        run['losses'] = [float(m.group(1)) for m in map(re.compile(r'^step +\d+ / \d+ \| loss (\S+)$').match, lines) if m]
+        run['samples'] = [m.group(1) for m in map(re.compile(r'^ *\d+\. (.*)$').match, lines) if m]
+        write_atomically(cache, json.dumps(run))
+    return json.loads(cache.read_text(encoding='utf-8'))
 
 
 # ---------------------------------------------------------------- Sphinx extension

@@ -254,7 +254,6 @@ def test_a_toc_entry_whose_file_is_missing_names_the_line_of_that_entry(tmp_path
     assert_bad_input(root, capsys, "_toc.yml:5: 'lost' names no file (lost.md does not exist)")
 
 
-@pytest.mark.xfail(strict=True, reason="tangle.toc_docnames finds the entry's line by substring: 'b' is in 'jb-book'")
 def test_a_toc_entry_whose_one_letter_file_is_missing_names_the_line_of_that_entry(tmp_path, capsys):
     """`- file: b` on line 5 with no b.md: line 5, not line 1 where 'format: jb-book' contains a 'b'."""
     root = write_book(tmp_path, {'_toc.yml': TOC, 'index.md': INDEX, 'a.md': A})
@@ -275,7 +274,6 @@ def test_a_toc_listing_a_chapter_twice_is_not_a_valid_table_of_contents(tmp_path
                      "_toc.yml:1: not a valid table of contents: document file used multiple times: 'a'")
 
 
-@pytest.mark.xfail(strict=True, reason='tangle.toc_docnames lets yaml.YAMLError escape as a traceback (exit 1)')
 def test_a_toc_that_is_not_yaml_exits_2_with_one_located_line_and_no_traceback(tmp_path, capsys):
     """An unclosed [ in _toc.yml is bad input like any other."""
     root = two_chapter_book(tmp_path, {'_toc.yml': 'format: jb-book\nroot: index\nchapters: [\n'})
@@ -289,7 +287,6 @@ def test_a_toc_that_is_not_yaml_exits_2_with_one_located_line_and_no_traceback(t
     assert target.read_bytes() == SENTINEL
 
 
-@pytest.mark.xfail(strict=True, reason="tangle.chapter_file looks for a.md.md; Sphinx's TOC reader strips the suffix")
 def test_a_toc_entry_written_with_its_md_suffix_is_the_same_chapter_as_without(tmp_path):
     """`- file: a.md` is accepted by Jupyter Book, so tangle.py must read it too."""
     toc = 'format: jb-book\nroot: index\nchapters:\n- file: a.md\n- file: b\n'
@@ -318,7 +315,6 @@ def test_crlf_line_endings_outside_chunks_are_fine(tmp_path):
     assert tangle.read_book(root).text == 'x = 1\ny = 2\nprint(x + y)\n'
 
 
-@pytest.mark.xfail(strict=True, reason='diff() names the chunk after a pure deletion at a chunk boundary')
 def test_check_names_the_chunk_that_lost_its_last_line_not_the_chunk_after_it(tmp_path, capsys):
     """microgpt.py has `y = 2` that a.md no longer has: the hunk must point at a.md, not b.md."""
     root = two_chapter_book(tmp_path, {'a.md': '# A\n\n```{chunk} first\nx = 1\n```\n'})
@@ -326,3 +322,27 @@ def test_check_names_the_chunk_that_lost_its_last_line_not_the_chunk_after_it(tm
     assert tangle.main(['--check', '--root', str(root)]) == 1
     hunks = [line for line in capsys.readouterr().out.splitlines() if line.startswith('@@')]
     assert len(hunks) == 1 and " a.md:" in hunks[0] and "(chunk 'first')" in hunks[0], hunks
+
+
+def test_a_chunk_inside_a_block_quote_is_refused_with_its_line(tmp_path, capsys):
+    """A quoted chunk would be rendered inside the quote; the tangle refuses it rather than guess."""
+    a_md = '# A\n\n> ```{chunk} first\n> x = 1\n> ```\n'
+    root = two_chapter_book(tmp_path, {'a.md': a_md})
+    assert_bad_input(root, capsys, 'a.md:3: chunk inside a block quote or list: a chunk must start at the left margin')
+
+
+def test_a_chunk_inside_a_list_item_is_refused_with_its_line(tmp_path, capsys):
+    """Indented under a list item, the fence belongs to the list, not to the page."""
+    a_md = '# A\n\n- item\n\n  ```{chunk} first\n  x = 1\n  ```\n'
+    root = two_chapter_book(tmp_path, {'a.md': a_md})
+    assert_bad_input(root, capsys, 'a.md:5: chunk inside a block quote or list: a chunk must start at the left margin')
+
+
+def test_writing_into_a_missing_folder_exits_2_with_one_line(tmp_path, capsys):
+    """-o into a folder that does not exist: a located message, no traceback."""
+    root = two_chapter_book(tmp_path)
+    code = tangle.main(['--root', str(root), '-o', str(root / 'nowhere' / 'microgpt.py')])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"tangle: {root / 'nowhere' / 'microgpt.py'}: cannot write: ") and err.count('\n') == 1
+    assert not (root / 'nowhere').exists()

@@ -12,7 +12,7 @@ NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/master/names.tx
 if not os.path.exists('input.txt'):
     try:
         text = urllib.request.urlopen(NAMES_URL, timeout=30).read().decode('utf-8')
-    except OSError as err:
+    except Exception as err:  # no network, no answer, an HTTP error, a garbled download
         raise SystemExit(f'microgpt: input.txt is missing and downloading it failed: {err}')
     with open('input.txt', 'w', encoding='utf-8') as f:
         f.write(text)

@@ -389,7 +389,8 @@ def trained_run(root=ROOT, data=None):
     Returns a dict: the loss of every step, the samples, the trained weights (state_dict as
     floats), everything the program printed, and the seconds training took. The cache is
     _build/microgpt-run/<key>.json, keyed by the hash of the tangled program and of the names
-    data, so any change to either trains again and an unchanged book never does.
+    data, so any change to either trains again and an unchanged book never does; each training
+    adds a line to _build/microgpt-run/trainings.log, so a build's trainings can be counted.
     """
     book = read_book(root)
     data = Path(data) if data else names_file(root)
@@ -411,6 +412,8 @@ def trained_run(root=ROOT, data=None):
         run['losses'] = [float(m.group(1)) for m in map(re.compile(r'^step +\d+ / \d+ \| loss (\S+)$').match, lines) if m]
         run['samples'] = [m.group(1) for m in map(re.compile(r'^ *\d+\. (.*)$').match, lines) if m]
         write_atomically(cache, json.dumps(run))
+        with open(cache.parent / 'trainings.log', 'a', encoding='utf-8') as log:  # one line per training run
+            log.write(f"{key} {run['seconds']:.1f}s\n")
     return json.loads(cache.read_text(encoding='utf-8'))
 
 

@@ -25,6 +25,7 @@ Executed cells run the program as the chapters have it so far with ``tangle.load
 import argparse
 import contextlib
 import difflib
+import fcntl
 import hashlib
 import io
 import json
@@ -288,7 +289,10 @@ def diff(book, committed, target_name):
                 places = [book.locate(new_line)]
                 after = next((later[:1] for later in lines[i:] if not later.startswith('-')), ' ')
                 pure_deletion = line[0] == '-' and after != '+'
-                if pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
+                emptied = [(c, c.body_line) for c in book.chunks if not c.lines and c.start == new_line]
+                if pure_deletion and emptied:
+                    places = emptied  # a chunk lost all its lines: that is where they went missing
+                elif pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
                     places.insert(0, book.locate(new_line - 1))  # a deletion at a boundary: either chunk
                 named = ' or '.join(f"{chunk.path}:{chapter_line} (chunk '{chunk.name}')" for chunk, chapter_line in places)
                 lines[header] = lines[header].rstrip('\n') + f' {named}\n'
@@ -396,25 +400,32 @@ def trained_run(root=ROOT, data=None):
     data = Path(data) if data else names_file(root)
     key = hashlib.sha256(book.text.encode() + (data.read_bytes() if data else b'')).hexdigest()[:16]
     cache = Path(root) / '_build' / 'microgpt-run' / f'{key}.json'
-    if not cache.exists():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        driver = ('import json, sys, tangle; m = tangle.load(sys.argv[1], sys.argv[2], sys.argv[3] or None); '
-                  'print(json.dumps({"output": m.output, "state_dict": '
-                  '{k: [[p.data for p in row] for row in w] for k, w in m.state_dict.items()}}))')
-        began = time.perf_counter()
-        done = subprocess.run([sys.executable, '-c', driver, book.chunks[-1].name, str(root), str(data or '')],
-                              cwd=ROOT, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f'training run of the tangled program failed:\n{done.stderr[-3000:]}')
-        run = json.loads(done.stdout)
-        run['seconds'] = time.perf_counter() - began
-        lines = run['output'].replace('\r', '\n').splitlines()
-        run['losses'] = [float(m.group(1)) for m in map(re.compile(r'^step +\d+ / \d+ \| loss (\S+)$').match, lines) if m]
-        run['samples'] = [m.group(1) for m in map(re.compile(r'^ *\d+\. (.*)$').match, lines) if m]
-        write_atomically(cache, json.dumps(run))
-        with open(cache.parent / 'trainings.log', 'a', encoding='utf-8') as log:  # one line per training run
-            log.write(f"{key} {run['seconds']:.1f}s\n")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache.parent / '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two builds at once: the second waits and reads the cache
+        if not cache.exists():
+            _train(book, root, data, key, cache)
     return json.loads(cache.read_text(encoding='utf-8'))
+
+
+def _train(book, root, data, key, cache):
+    """Run the whole tangled program in a fresh Python and write what trained_run returns to cache."""
+    driver = ('import json, sys, tangle; m = tangle.load(sys.argv[1], sys.argv[2], sys.argv[3] or None); '
+              'print(json.dumps({"output": m.output, "state_dict": '
+              '{k: [[p.data for p in row] for row in w] for k, w in m.state_dict.items()}}))')
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, '-c', driver, book.chunks[-1].name, str(root), str(data or '')],
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f'training run of the tangled program failed:\n{done.stderr[-3000:]}')
+    run = json.loads(done.stdout)
+    run['seconds'] = time.perf_counter() - began
+    lines = run['output'].replace('\r', '\n').splitlines()
+    run['losses'] = [float(m.group(1)) for m in map(re.compile(r'^step +\d+ / \d+ \| loss (\S+)$').match, lines) if m]
+    run['samples'] = [m.group(1) for m in map(re.compile(r'^ *\d+\. (.*)$').match, lines) if m]
+    write_atomically(cache, json.dumps(run))
+    with open(cache.parent / 'trainings.log', 'a', encoding='utf-8') as log:  # one line per training run
+        log.write(f"{key} {run['seconds']:.1f}s\n")
 
 
 # ---------------------------------------------------------------- Sphinx extension

@@ -2,6 +2,7 @@
 # make book  - the HTML book in _build/html      make pdf   - the PDF in _build/latex
 # make test  - the whole test suite              make tangle / make check - rebuild / compare microgpt.py
 # make run   - train and sample with microgpt.py on the names data
+# make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ JBFLAGS := -W -n --keep-going
 # Where the build and the tests find the names data (never committed).
 export MICROGPT_NAMES ?= $(abspath ../shared/data/names.txt)
 
-.PHONY: venv book pdf test tangle check run clean
+.PHONY: venv book pdf test tangle check run bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,9 @@ check: venv
 run:
 	mkdir -p _build/run
 	cd _build/run && { [ -e input.txt ] || [ ! -f "$(MICROGPT_NAMES)" ] || ln -s "$(MICROGPT_NAMES)" input.txt; } && $(PYTHON) ../../microgpt.py
+
+bench: venv
+	$(PY) tests/bench.py
 
 clean:
 	rm -rf _build

@@ -1,0 +1,124 @@
+"""Benchmarks of the program and of the book build; `make bench` runs this and prints every figure.
+
+Not a test (pytest does not collect it): timings depend on the machine, so they are measured and
+printed here, with the commands that produced them, rather than asserted.
+
+    python tests/bench.py            everything (about a quarter of an hour on 2 cores)
+    python tests/bench.py --quick    skip the two full 1000-step runs of microgpt.py
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+import tangle  # noqa: E402
+
+PYTHON = sys.executable
+JUPYTER_BOOK = str(Path(PYTHON).parent / 'jupyter-book')
+FULL_STEPS = 'num_steps = 1000\n'
+# The usual first way to write backward(): a recursive helper that refers to itself, which makes
+# every step's graph a reference cycle, with Python's cyclic garbage collector left on.
+STRAIGHTFORWARD_BACKWARD = '''\
+    def backward(self):
+        order, seen = [], set()
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for child in node._children:
+                    visit(child)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            for child, local_grad in zip(node._children, node._local_grads):
+                child.grad += local_grad * node.grad
+
+'''
+
+
+def say(label, value, command):
+    """Print one figure with the command that measured it."""
+    print(f'{label:<58} {value:>14}   $ {command}', flush=True)
+
+
+def timed(command, cwd=None, env=None):
+    """Wall seconds of one command, which must succeed."""
+    began = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - began
+
+
+def variant(folder, name, steps=None, straightforward=False):
+    """Write microgpt.py (optionally with fewer steps, or the straightforward backward) into folder."""
+    source = (REPO / 'microgpt.py').read_text(encoding='utf-8')
+    if steps is not None:
+        assert source.count(FULL_STEPS) == 1
+        source = source.replace(FULL_STEPS, f'num_steps = {steps}\n')
+    if straightforward:
+        book = tangle.read_book(REPO)
+        chunk = book.chunk('backward')
+        original = ''.join(line + '\n' for line in chunk.lines)
+        assert source.count(original) == 1
+        source = source.replace(original, STRAIGHTFORWARD_BACKWARD).replace('gc.disable()', 'gc.enable()')
+    (folder / name).write_text(source, encoding='utf-8')
+    return name
+
+
+def main():
+    quick = '--quick' in sys.argv
+    data = tangle.names_file(REPO)
+    if data is None:
+        sys.exit('bench: no names file: set MICROGPT_NAMES')
+    print(f'machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, names from {data}')
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / 'run'
+        run_dir.mkdir()
+        (run_dir / 'input.txt').symlink_to(data)
+
+        # seconds per training step: (30 steps) - (0 steps), both with the same start-up and sampling
+        short, none = variant(run_dir, 'steps30.py', 30), variant(run_dir, 'steps0.py', 0)
+        per_step = statistics.median(
+            (timed([PYTHON, short], run_dir) - timed([PYTHON, none], run_dir)) / 30 for _ in range(3))
+        say('microgpt.py seconds per training step (median of 3)', f'{per_step:.3f} s',
+            f'cd {run_dir.name} && python microgpt.py with num_steps 30, minus num_steps 0')
+
+        if not quick:  # the full run, ours and the straightforward version, interleaved
+            ours = variant(run_dir, 'microgpt.py')
+            straight = variant(run_dir, 'straightforward.py', straightforward=True)
+            slow, fast = timed([PYTHON, straight], run_dir), timed([PYTHON, ours], run_dir)
+            say('microgpt.py full 1000-step run, wall time', f'{fast:.1f} s', 'python microgpt.py')
+            say('straightforward version (recursive backward, gc on)', f'{slow:.1f} s', 'python straightforward.py')
+            say('  ratio, ours / straightforward', f'{fast / slow:.2f}', '')
+
+        check = statistics.median(timed([PYTHON, 'tangle.py', '--check'], REPO) for _ in range(3))
+        say('tangle.py --check (median of 3)', f'{check:.2f} s', 'python tangle.py --check')
+
+        # cold and warm book builds, in a copy of the repository: nothing cached, then one edit
+        copy = Path(tmp) / 'book'
+        files = subprocess.run(['git', 'ls-files'], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        for rel in files.split():
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, copy / rel)
+        env = {**os.environ, tangle.DATA_ENV: str(data)}
+        build = [JUPYTER_BOOK, 'build', '.', '-W', '-n', '--keep-going']
+        cold = timed(build, copy, env)
+        say('cold HTML build (trains once)', f'{cold:.1f} s', 'jupyter-book build . -W -n --keep-going')
+        lesson = copy / 'book' / '00-big-picture' / '01-inventing-names.md'
+        lesson.write_text(lesson.read_text(encoding='utf-8') + '\nOne more paragraph, to rebuild.\n', encoding='utf-8')
+        warm = timed(build, copy, env)
+        say('warm rebuild after a one-paragraph edit', f'{warm:.1f} s', 'the same, after editing one lesson')
+        say('  ratio, warm / cold', f'{warm / cold:.2f}', '')
+        log = copy / '_build' / 'microgpt-run' / 'trainings.log'
+        trainings = len(log.read_text().splitlines()) if log.exists() else 0
+        say('training runs in the cold and warm builds together', str(trainings), f'wc -l {log.relative_to(copy)}')
+
+
+if __name__ == '__main__':
+    main()

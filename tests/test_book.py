@@ -74,6 +74,37 @@ def test_executed_values_are_in_the_html(html_build):
     assert f'{names:,}' in page
 
 
+def glued_values(site):
+    """Every glued value of every page, in order: {page: [text, ...]}."""
+    return {str(page.relative_to(site)): re.findall(r'<span class="pasted-text">(.*?)</span>', page.read_text(encoding='utf-8'))
+            for page in sorted(site.rglob('*.html'))}
+
+
+def test_two_clean_builds_give_the_same_program_and_the_same_executed_values(html_build, tmp_path):
+    """Reproducible: a second build from scratch glues exactly the same values into every page."""
+    _, site = html_build
+    first = glued_values(site)
+    assert sum(len(values) for values in first.values()) > 100
+    done = build(tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    second = glued_values(tmp_path / '_build' / 'html')
+    assert {page: values for page, values in first.items() if values} == \
+           {page: values for page, values in second.items() if values}
+    assert tangle.read_book(REPO).text == (REPO / 'microgpt.py').read_text(encoding='utf-8')
+
+
+def test_the_html_loads_nothing_from_other_sites(html_build):
+    """Offline reading: no script, stylesheet, font or image comes from another host."""
+    _, site = html_build
+    external = re.compile(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)="(?:https?:)?//[^"]*"')
+    for page in site.rglob('*.html'):
+        found = external.findall(page.read_text(encoding='utf-8'))
+        assert not found, (page, found[:3])
+    assert (site / '_static' / 'mathjax' / 'tex-chtml.js').is_file()
+    for css in site.rglob('*.css'):
+        assert not re.search(r'url\((["\']?)(https?:)?//', css.read_text(encoding='utf-8', errors='replace')), css
+
+
 def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     """The PDF builds through LaTeX (xelatex) and has more than one page per lesson."""
     needed = [tool for tool in ('xelatex', 'latexmk', 'pdfinfo') if not shutil.which(tool)]

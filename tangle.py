@@ -10,6 +10,7 @@ Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad inp
     python tangle.py              write microgpt.py from the chapters
     python tangle.py --check      write nothing; print a diff naming chapter and chunk if they differ
     python tangle.py -o PATH      write PATH instead of microgpt.py
+    python tangle.py --stitch     write the lines of an edited microgpt.py back into their chunks
 
 Sphinx extension (listed in _config.yml), in the chapters::
 
@@ -31,6 +32,7 @@ import io
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,10 @@ TOC = '_toc.yml'
 PROGRAM = 'microgpt.py'
 CHUNK_DIRECTIVE = '{chunk}'
 NAME_RE = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
+CHUNK_FENCE_RE = re.compile(r'^[ \t\ufeff]*(`{3,}|~{3,})[ \t]*\{chunk\}')  # what a chunk fence looks like to a person
+OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
+BOM = '\ufeff'
+MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
 SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
 DATA_ENV = 'MICROGPT_NAMES'
 TRAINING_CHUNK = 'train-loop'  # the chunk that trains; load(trained=True) replaces it by cached weights
@@ -149,7 +155,8 @@ def toc_docnames(root):
     toc_path = Path(root) / TOC
     if not toc_path.exists():
         raise TangleError(TOC, 1, 'file not found')
-    read_yaml(toc_path, TOC)  # YAML and UTF-8 errors, located
+    if read_yaml(toc_path, TOC) is None:  # YAML and UTF-8 errors, located
+        raise TangleError(TOC, 1, 'empty: it must name at least the root document')
     try:
         site_map = parse_toc_yaml(toc_path)
     except (MalformedError, ValueError) as err:
@@ -165,10 +172,14 @@ def toc_docnames(root):
     walk(site_map.root.docname)
     toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
     for docname in order:
+        entry = re.compile(rf'^\s*(-\s*)?(file|root):\s*["\']?{re.escape(docname)}(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
+        line = next((i for i, text in enumerate(toc_lines, 1) if entry.match(text)), 1)
+        if Path(docname).is_absolute() or '..' in Path(docname).parts:
+            raise TangleError(TOC, line, f"'{docname}' is outside the book: "
+                                         f'chapters are files under the folder of {TOC}')
         if not chapter_file(root, docname):
-            entry = re.compile(rf'^\s*(-\s*)?(file|root):\s*["\']?{re.escape(docname)}(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
-            line = next((i for i, text in enumerate(toc_lines, 1) if entry.match(text)), 1)
-            raise TangleError(TOC, line, f"'{docname}' names no file ({docname}.md does not exist)")
+            missing = 'is a folder, not a file' if (Path(root) / f'{docname}.md').is_dir() else 'does not exist'
+            raise TangleError(TOC, line, f"'{docname}' names no file ({docname}.md {missing})")
     return order
 
 
@@ -181,25 +192,45 @@ def chapter_file(root, docname):
     return None
 
 
-def read_chapter(path, rel):
-    """The text of a chapter, with line endings kept; errors name the line of a bad byte."""
-    data = path.read_bytes()
+def read_utf8(path, rel):
+    """The text of a file, line endings kept; errors name the file and the line of a bad byte."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise TangleError(rel, 1, f'cannot read: {err.strerror or err}') from None
     try:
         return data.decode('utf-8')
     except UnicodeDecodeError as err:
         raise TangleError(rel, data.count(b'\n', 0, err.start) + 1, 'not valid UTF-8') from None
 
 
+def read_chapter(path, rel):
+    """The text of a chapter, line endings kept, a leading byte order mark dropped (as Sphinx does)."""
+    return read_utf8(path, rel).removeprefix(BOM)
+
+
 def chapter_chunks(parser, text, rel, docname):
     """The chunks written in one chapter, in page order."""
+    if CHUNK_DIRECTIVE not in text:
+        return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
-    chunks = []
+    for number, raw in enumerate(raw_lines, 1):
+        if '\r' in raw[:-1]:  # Markdown would count a line here that this file does not
+            raise TangleError(rel, number, 'carriage return (CR) inside a line: save the file with LF line endings')
+    chunks, examples = [], set()
     for token in parser.parse(text):
+        if token.type in ('fence', 'colon_fence') and not token.info.strip().startswith(CHUNK_DIRECTIVE):
+            examples.update(range(token.map[0] + 1, token.map[1]))  # a fence that may show chunk syntax
         if token.type != 'fence' or not token.info.strip().startswith(CHUNK_DIRECTIVE):
             continue
         first, end = token.map  # 0-based lines [first, end) of the whole fence
         if token.level > 0:
             raise TangleError(rel, first + 1, 'chunk inside a block quote or list: a chunk must start at the left margin')
+        if raw_lines[first][:1].isspace():  # the body would lose its indentation
+            raise TangleError(rel, first + 1, 'chunk fence is indented: a chunk must start at the left margin')
+        if token.markup[0] == '~':
+            raise TangleError(rel, first + 1, 'chunk fence of tildes: write a chunk with backticks, '
+                                              '```{chunk} some-name')
         args = token.info.strip()[len(CHUNK_DIRECTIVE):].split()
         closing = raw_lines[end - 1].strip() if end - 1 < len(raw_lines) else ''
         fence_char = token.markup[0]
@@ -210,11 +241,28 @@ def chapter_chunks(parser, text, rel, docname):
         name = args[0]
         if len(args) > 1 or not NAME_RE.match(name):
             raise TangleError(rel, first + 1, f"chunk name '{' '.join(args)}' is not one kebab-case word")
-        for offset, raw in enumerate(raw_lines[first + 1:end - 1]):
-            if raw.endswith('\r'):
-                raise TangleError(rel, first + 2 + offset, f"CRLF line ending in chunk '{name}'")
         lines = token.content.split('\n')[:-1]
+        for number, (raw, line) in enumerate(zip(raw_lines[first + 1:end - 1], lines), first + 2):
+            if raw.endswith('\r'):
+                raise TangleError(rel, number, f"CRLF line ending in chunk '{name}'")
+            if BOM in raw:
+                raise TangleError(rel, number, f"byte order mark (U+FEFF) in chunk '{name}'")
+            if CHUNK_FENCE_RE.match(raw):
+                raise TangleError(rel, number, f"chunk fence inside chunk '{name}': close '{name}' first")
+            if '\0' in raw or raw != line:
+                raise TangleError(rel, number, f"line of chunk '{name}' does not read back verbatim (a NUL character?)")
+        if lines and OPTION_RE.match(lines[0]):
+            raise TangleError(rel, first + 2, f"chunk '{name}' starts with a directive option ('{lines[0]}'): "
+                                              'a chunk takes no options, its body is program lines only')
+        if not any(line.strip() for line in lines):
+            raise TangleError(rel, first + 1, f"chunk '{name}' is empty")
         chunks.append(Chunk(name, rel, docname, first + 2, lines))
+    for number, raw in enumerate(raw_lines, 1):
+        opened = any(c.body_line == number + 1 for c in chunks)
+        if CHUNK_FENCE_RE.match(raw) and not opened and number - 1 not in examples:
+            raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
+                                           '4 spaces, inside HTML, or after an invisible character): '
+                                           'start the line with ```{chunk}')
     return chunks
 
 
@@ -230,7 +278,10 @@ def read_book(root=ROOT):
         if path.suffix != '.md':
             continue
         rel = path.relative_to(root).as_posix()
-        for chunk in chapter_chunks(parser, read_chapter(path, rel), rel, docname):
+        text = read_chapter(path, rel)
+        if not text.strip():
+            raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
+        for chunk in chapter_chunks(parser, text, rel, docname):
             if chunk.name in seen:
                 first = seen[chunk.name]
                 raise TangleError(rel, chunk.body_line - 1,
@@ -262,15 +313,26 @@ def stray_markdown(root):
 
 def write_atomically(path, text):
     """Write text to path through a temporary file and a rename, so no half-written file is ever seen."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
+    write_all_atomically({path: text})
+
+
+def write_all_atomically(texts):
+    """Write each {path: text} to a temporary file beside it, then rename them all: every file or none."""
+    temporaries = []
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        for path, text in texts.items():
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
+            temporaries.append((tmp, path))
+            with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
+                f.write(text)
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
+        while temporaries:
+            os.replace(*temporaries[0])
+            temporaries.pop(0)
     except BaseException:
-        os.unlink(tmp)
+        for tmp, _ in temporaries:
+            os.unlink(tmp)
         raise
 
 
@@ -289,10 +351,7 @@ def diff(book, committed, target_name):
                 places = [book.locate(new_line)]
                 after = next((later[:1] for later in lines[i:] if not later.startswith('-')), ' ')
                 pure_deletion = line[0] == '-' and after != '+'
-                emptied = [(c, c.body_line) for c in book.chunks if not c.lines and c.start == new_line]
-                if pure_deletion and emptied:
-                    places = emptied  # a chunk lost all its lines: that is where they went missing
-                elif pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
+                if pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
                     places.insert(0, book.locate(new_line - 1))  # a deletion at a boundary: either chunk
                 named = ' or '.join(f"{chunk.path}:{chapter_line} (chunk '{chunk.name}')" for chunk, chapter_line in places)
                 lines[header] = lines[header].rstrip('\n') + f' {named}\n'
@@ -302,11 +361,113 @@ def diff(book, committed, target_name):
     return ''.join(line if line.endswith('\n') else line + '\n\\ No newline at end of file\n' for line in lines)
 
 
+def program_lines(text, name):
+    """The lines of an edited program, a leading byte order mark dropped; CR or U+FEFF inside are refused."""
+    lines = text.removeprefix(BOM).split('\n')
+    if lines[-1] == '':
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        if '\r' in line:
+            raise TangleError(name, number, f'carriage return (CR): {name} has LF line endings only')
+        if BOM in line:
+            raise TangleError(name, number, 'byte order mark (U+FEFF) inside the program')
+    return lines
+
+
+def stitch(book, edited, name):
+    """The new lines of every chunk, {chunk name: lines}, so that the chunks join to the edited program.
+
+    difflib matches the tangled lines to the edited ones. A kept, changed or deleted line stays with the
+    chunk that held it; lines inserted between two chunks go to the end of the earlier one (before the
+    first chunk, to its start). A deletion across chunks is split between them, as is a change across
+    chunks that keeps the number of lines. Refused, naming the edited file's line: a block of lines moved
+    from one chunk to another, a change across chunks that changes the number of lines, a chunk left with
+    no line (or only blank ones).
+    """
+    if not book.chunks:
+        raise TangleError(name, 1, 'the chapters hold no chunk to stitch into')
+    old = book.lines
+    owner = [chunk for chunk in book.chunks for _ in chunk.lines]  # the chunk of each tangled line
+    goes_to = [None] * len(edited)  # the chunk each edited line goes to
+    opcodes = difflib.SequenceMatcher(None, old, edited, autojunk=False).get_opcodes()
+    across = None
+    for tag, i1, i2, j1, j2 in opcodes:  # deleted lines simply leave their chunks
+        if tag == 'insert':
+            goes_to[j1:j2] = [owner[i1 - 1] if i1 else owner[0]] * (j2 - j1)
+        elif tag == 'replace' and owner[i1] is owner[i2 - 1]:
+            goes_to[j1:j2] = [owner[i1]] * (j2 - j1)
+        elif tag != 'delete' and i2 - i1 == j2 - j1:  # kept lines, or a change that keeps the count: line by line
+            goes_to[j1:j2] = owner[i1:i2]
+        elif tag == 'replace':
+            across = across or (i1, i2, j1, j2)
+    removals = [(i1, i2) for tag, i1, i2, _, _ in opcodes if tag in ('delete', 'replace')]
+    additions = [(j1, j2) for tag, _, _, j1, j2 in opcodes if tag in ('insert', 'replace')]
+    for i1, i2 in removals:  # a block deleted here and inserted in another chunk is a move
+        for j1, j2 in additions:
+            matcher = difflib.SequenceMatcher(None, old[i1:i2], edited[j1:j2], autojunk=False)
+            for x, y, size in matcher.get_matching_blocks():
+                i, j = i1 + x, j1 + y
+                sources = {owner[k].name for k in range(i, i + size)}
+                targets = {goes_to[k] and goes_to[k].name for k in range(j, j + size)}
+                if size >= MOVE_MIN and any(line.strip() for line in old[i:i + size]) and sources != targets:
+                    chunk, chapter_line = book.locate(i + 1)
+                    raise TangleError(name, j + 1, f"lines {j + 1}\u2013{j + size} were moved here from chunk "
+                                                   f"'{chunk.name}' ({chunk.path}:{chapter_line}): move code between "
+                                                   f'chunks in the chapters, not in {name}')
+    if across:
+        i1, i2, j1, j2 = across
+        names = ', '.join(dict.fromkeys(f"'{owner[i].name}'" for i in range(i1, i2)))
+        raise TangleError(name, j1 + 1, f'lines {j1 + 1}\u2013{j2} replace lines of chunks {names} with a different '
+                                         'number of lines, so which chunk gets which line is unclear: '
+                                         'change one chunk at a time, or edit the chapters')
+    bodies = {chunk.name: [] for chunk in book.chunks}
+    for line, chunk in zip(edited, goes_to):
+        bodies[chunk.name].append(line)
+    at = 1
+    for chunk in book.chunks:
+        if not any(line.strip() for line in bodies[chunk.name]):
+            raise TangleError(name, at, f"chunk '{chunk.name}' ({chunk.path}:{chunk.body_line - 1}) would be left "
+                                        f'empty: remove a chunk in its chapter, not in {name}')
+        at += len(bodies[chunk.name])
+    return bodies
+
+
+def stitched_chapters(book, bodies, name):
+    """{chapter file: new text} for the chapters whose chunks change, each checked by reading it back."""
+    parser = markdown_parser(book.root)
+    starts, at = {}, 1
+    for chunk in book.chunks:
+        starts[chunk.name], at = at, at + len(bodies[chunk.name])
+    texts = {}
+    for path in dict.fromkeys(c.path for c in book.chunks if bodies[c.name] != c.lines):
+        in_chapter = [c for c in book.chunks if c.path == path]
+        lines = read_utf8(book.root / path, path).split('\n')
+        for chunk in reversed(in_chapter):
+            fence = re.match('`*', lines[chunk.body_line - 2].removeprefix(BOM)).group()
+            for number, line in enumerate(bodies[chunk.name], starts[chunk.name]):
+                if re.fullmatch(rf' {{0,3}}`{{{len(fence)},}}[ \t]*', line):
+                    raise TangleError(name, number, f"this line would close the fence of chunk '{chunk.name}' "
+                                                    f'({path}:{chunk.body_line - 1}): lengthen that fence first')
+            lines[chunk.body_line - 1:chunk.body_line - 1 + len(chunk.lines)] = bodies[chunk.name]
+        text = '\n'.join(lines)
+        first = min(starts[c.name] for c in in_chapter if bodies[c.name] != c.lines)
+        try:
+            read_back = chapter_chunks(parser, text.removeprefix(BOM), path, in_chapter[0].docname)
+        except TangleError as err:
+            raise TangleError(name, first, f'cannot stitch: the chapter would read wrong: {err}') from None
+        if [(c.name, c.lines) for c in read_back] != [(c.name, bodies[c.name]) for c in in_chapter]:
+            raise TangleError(name, first, f'cannot stitch: {path} would not read back as these lines')
+        texts[book.root / path] = text
+    return texts
+
+
 def main(argv=None):
     """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description='Rebuild microgpt.py from the chapters of the book.')
-    parser.add_argument('--check', action='store_true', help='write nothing; exit 1 with a diff if the file differs')
-    parser.add_argument('-o', '--output', help=f'file to write or check (default: {PROGRAM} in the root)')
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument('--check', action='store_true', help='write nothing; exit 1 with a diff if the file differs')
+    mode.add_argument('--stitch', action='store_true', help='write the lines of the edited file back into the chapters')
+    parser.add_argument('-o', '--output', help=f'file to write, check or stitch (default: {PROGRAM} in the root)')
     parser.add_argument('--root', default=str(ROOT), help='folder holding _toc.yml (default: this file\'s folder)')
     args = parser.parse_args(argv)
     root = Path(args.root)
@@ -316,8 +477,14 @@ def main(argv=None):
     except TangleError as err:
         print(f'tangle: {err}', file=sys.stderr)
         return 2
+    if args.stitch:
+        return stitch_command(book, target)
     if args.check:
-        committed = target.read_text(encoding='utf-8') if target.exists() else ''
+        try:
+            committed = read_utf8(target, target.name) if target.exists() else ''
+        except TangleError as err:
+            print(f'tangle: {err}', file=sys.stderr)
+            return 2
         if committed == book.text:
             print(f'{target.name} equals the chapters ({len(book.lines)} lines, {len(book.chunks)} chunks).')
             return 0
@@ -330,6 +497,36 @@ def main(argv=None):
         print(f'tangle: {target}: cannot write: {err.strerror or err}', file=sys.stderr)
         return 2
     print(f'wrote {target} ({len(book.lines)} lines from {len(book.chunks)} chunks)')
+    return 0
+
+
+def stitch_command(book, target):
+    """`--stitch`: write the edited target's lines back into the chapters (and tidy the target); the exit code."""
+    try:
+        text = read_utf8(target, target.name)
+        edited = program_lines(text, target.name)
+        bodies = stitch(book, edited, target.name)
+        texts = stitched_chapters(book, bodies, target.name)
+    except TangleError as err:
+        print(f'tangle: {err}', file=sys.stderr)
+        return 2
+    tidy = ''.join(line + '\n' for line in edited)
+    if tidy != text:  # a final newline added or a byte order mark dropped: the file as the chapters now tangle it
+        texts[target] = tidy
+    if not texts:
+        print(f'{target.name} equals the chapters: nothing to stitch.')
+        return 0
+    try:
+        write_all_atomically(texts)
+    except OSError as err:
+        print(f'tangle: {err.filename or target}: cannot write: {err.strerror or err}', file=sys.stderr)
+        return 2
+    for chunk in book.chunks:
+        if bodies[chunk.name] != chunk.lines:
+            print(f"stitched {chunk.path}:{chunk.body_line - 1} chunk '{chunk.name}' "
+                  f'({len(chunk.lines)} lines, now {len(bodies[chunk.name])})')
+    if target in texts:
+        print(f'rewrote {target.name} as the chapters tangle it (final newline, no byte order mark)')
     return 0
 
 

@@ -1,0 +1,162 @@
+"""Bad chapters and tables of contents, measured: each one, in every mode, exits 2 with `file:line: what is wrong`.
+
+tests/test_tangle_errors.py has one test for each of 16 bad inputs; the table below adds 27 more. Every row
+runs three times (tangle, --check, --stitch), and each run must print exactly `tangle: MESSAGE` on stderr,
+nothing on stdout, and leave every file of the book, microgpt.py included, byte for byte as it was.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import tangle
+from test_tangle_errors import A, B, INDEX, SENTINEL, TOC, write_book
+
+LOOKS_LIKE = ('looks like a chunk fence but is not read as one (indented by a tab or 4 spaces, inside HTML, '
+              'or after an invisible character): start the line with ```{chunk}')
+OUTSIDE = 'is outside the book: chapters are files under the folder of _toc.yml'
+
+
+def book_with(root, changes):
+    """The two-chapter book (see test_tangle_errors) under root with changes; a None value leaves a file out."""
+    files = {'_toc.yml': TOC, 'index.md': INDEX, 'a.md': A, 'b.md': B, **changes}
+    return write_book(root, {rel: text for rel, text in files.items() if text is not None})
+
+
+def snapshot(root):
+    """Every file under root and its bytes."""
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob('*')) if path.is_file()}
+
+
+def chunk_a(body, fence='```{chunk} first'):
+    """a.md holding one chunk with the given body lines (the fence is line 3)."""
+    return f'# A\n\n{fence}\n{body}```\n'
+
+
+BAD = [
+    # chapters
+    pytest.param({'a.md': ''}, 'a.md:1: chapter is empty: a chapter has at least a title', id='empty-chapter'),
+    pytest.param({'a.md': '\n  \n\t\n'}, 'a.md:1: chapter is empty: a chapter has at least a title',
+                 id='chapter-of-blank-lines'),
+    pytest.param({'a.md': chunk_a('')}, "a.md:3: chunk 'first' is empty", id='chunk-without-lines'),
+    pytest.param({'a.md': chunk_a('\n    \n')}, "a.md:3: chunk 'first' is empty", id='chunk-of-blank-lines'),
+    pytest.param({'a.md': '# A\n\n\t```{chunk} first\n\tx = 1\n\t```\n'}, f'a.md:3: {LOOKS_LIKE}',
+                 id='fence-indented-by-a-tab'),
+    pytest.param({'a.md': '# A\n\n    ```{chunk} first\n    x = 1\n    ```\n'}, f'a.md:3: {LOOKS_LIKE}',
+                 id='fence-indented-by-4-spaces'),
+    pytest.param({'a.md': '# A\n\n  ```{chunk} first\n  x = 1\n  ```\n'},
+                 'a.md:3: chunk fence is indented: a chunk must start at the left margin',
+                 id='fence-indented-by-2-spaces'),
+    pytest.param({'a.md': '# A\n\n<div>\n```{chunk} first\nx = 1\n```\n</div>\n'}, f'a.md:4: {LOOKS_LIKE}',
+                 id='fence-inside-html'),
+    pytest.param({'a.md': '# A\n\n\ufeff```{chunk} first\nx = 1\n```\n'}, f'a.md:3: {LOOKS_LIKE}',
+                 id='byte-order-mark-before-a-fence-mid-chapter'),
+    pytest.param({'a.md': chunk_a('x = 1\n```{chunk} inner\ny = 2\n```\n')},
+                 "a.md:5: chunk fence inside chunk 'first': close 'first' first", id='nested-fences'),
+    pytest.param({'a.md': chunk_a('x = 1\n```{chunk} inner\ny = 2\n```\n', fence='````{chunk} first')[:-4] + '````\n'},
+                 "a.md:5: chunk fence inside chunk 'first': close 'first' first", id='nested-fences-in-a-longer-fence'),
+    pytest.param({'a.md': chunk_a('x = 1\n\ufeffy = 2\n')}, "a.md:5: byte order mark (U+FEFF) in chunk 'first'",
+                 id='byte-order-mark-inside-a-chunk'),
+    pytest.param({'a.md': '# A\n\n~~~{chunk} first\nx = 1\n~~~\n'},
+                 'a.md:3: chunk fence of tildes: write a chunk with backticks, ```{chunk} some-name', id='tilde-fence'),
+    pytest.param({'a.md': chunk_a(':linenos:\nx = 1\n')},
+                 "a.md:4: chunk 'first' starts with a directive option (':linenos:'): a chunk takes no options, "
+                 'its body is program lines only', id='directive-option-line'),
+    pytest.param({'a.md': chunk_a('---\nlinenos: true\n---\nx = 1\n')},
+                 "a.md:4: chunk 'first' starts with a directive option ('---'): a chunk takes no options, "
+                 'its body is program lines only', id='directive-option-block'),
+    pytest.param({'a.md': chunk_a('x = 1\n', fence='```{chunk} first_part')},
+                 "a.md:3: chunk name 'first_part' is not one kebab-case word", id='name-with-underscore'),
+    pytest.param({'a.md': chunk_a('x = 1\n', fence='```{chunk} first-')},
+                 "a.md:3: chunk name 'first-' is not one kebab-case word", id='name-ending-in-a-hyphen'),
+    pytest.param({'a.md': chunk_a('x = 1\ny = 2\x00\n')},
+                 "a.md:5: line of chunk 'first' does not read back verbatim (a NUL character?)", id='nul-in-a-chunk'),
+    pytest.param({'a.md': '# A\rProse.\n\n' + chunk_a('x = 1\n')[5:]},
+                 'a.md:1: carriage return (CR) inside a line: save the file with LF line endings', id='lone-cr'),
+    pytest.param({'a.md': '# A\n\n```{chunk} first\nx = 1'}, 'a.md:3: chunk fence ``` is never closed',
+                 id='unclosed-fence-and-no-final-newline'),
+    pytest.param({'notes.md': b'# Notes\ncaf\xe9\n'}, 'notes.md:2: not valid UTF-8', id='stray-markdown-not-utf8'),
+    # the table of contents and the configuration
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: ../x'), '../x.md': chunk_a('z = 3\n')},
+                 f"_toc.yml:5: '../x' {OUTSIDE}", id='toc-entry-outside-the-book'),
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: /x')}, f"_toc.yml:5: '/x' {OUTSIDE}",
+                 id='toc-entry-with-absolute-path'),
+    pytest.param({'b.md': None, 'b.md/notes.txt': 'not a chapter\n'},
+                 "_toc.yml:5: 'b' names no file (b.md is a folder, not a file)", id='chapter-is-a-folder'),
+    pytest.param({'_toc.yml': None, '_toc.yml/notes.txt': 'not a toc\n'}, '_toc.yml:1: cannot read: Is a directory',
+                 id='toc-is-a-folder'),
+    pytest.param({'_toc.yml': ''}, '_toc.yml:1: empty: it must name at least the root document', id='empty-toc'),
+    pytest.param({'_toc.yml': TOC.replace('root: index', 'root: home')},
+                 "_toc.yml:2: 'home' names no file (home.md does not exist)", id='toc-root-missing'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence\n'},
+                 "_config.yml:3: not valid YAML: expected ',' or ']', but got '<stream end>'", id='config-not-yaml'),
+]
+
+
+@pytest.mark.parametrize('mode', ['tangle', '--check', '--stitch'])
+@pytest.mark.parametrize('changes, message', BAD)
+def test_bad_input_exits_2_naming_file_and_line_and_writes_nothing(changes, message, mode, tmp_path, capsys):
+    """One located line on stderr, exit 2, and every file of the book byte-identical, microgpt.py included."""
+    root = book_with(tmp_path / 'book', changes)
+    target = root / 'microgpt.py'
+    target.write_bytes(SENTINEL)
+    before = snapshot(root)
+    code = tangle.main(['--root', str(root), '-o', str(target)] + ([mode] if mode != 'tangle' else []))
+    captured = capsys.readouterr()
+    assert (code, captured.out, captured.err) == (2, '', f'tangle: {message}\n')
+    assert snapshot(root) == before
+
+
+def test_an_unreadable_chapter_exits_2_naming_it(tmp_path, capsys, monkeypatch):
+    """Reading a.md fails with EACCES (simulated: the tests run as root, for whom chmod 000 does not stop reads)."""
+    root = book_with(tmp_path, {})
+    target = root / 'microgpt.py'
+    target.write_bytes(SENTINEL)
+    read_bytes = Path.read_bytes
+
+    def refuse_a_md(path):
+        if path.name == 'a.md':
+            raise PermissionError(13, 'Permission denied', str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, 'read_bytes', refuse_a_md)
+    code = tangle.main(['--root', str(root), '-o', str(target)])
+    assert (code, capsys.readouterr().err) == (2, 'tangle: a.md:1: cannot read: Permission denied\n')
+    assert target.read_bytes() == SENTINEL
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root reads a file whatever its mode; the simulated test covers this')
+def test_a_chapter_with_mode_000_exits_2_naming_it(tmp_path, capsys):
+    """The same with a real chmod 000, where it means something."""
+    root = book_with(tmp_path, {})
+    (root / 'a.md').chmod(0)
+    target = root / 'microgpt.py'
+    target.write_bytes(SENTINEL)
+    assert tangle.main(['--root', str(root), '-o', str(target)]) == 2
+    assert capsys.readouterr().err == 'tangle: a.md:1: cannot read: Permission denied\n'
+    assert target.read_bytes() == SENTINEL
+
+
+# ---------------------------------------------------------------- odd but harmless: the same program
+
+
+def test_a_byte_order_mark_at_the_start_of_a_chapter_is_dropped_and_never_reaches_microgpt_py(tmp_path):
+    """Sphinx reads chapters as utf-8-sig; so does tangle.py, even when the chunk fence is the first line."""
+    root = book_with(tmp_path, {'a.md': '\ufeff```{chunk} first\nx = 1\ny = 2\n```\n'})
+    book = tangle.read_book(root)
+    assert book.text == 'x = 1\ny = 2\nprint(x + y)\n'
+    assert book.chunk('first').body_line == 2
+
+
+def test_a_chapter_without_a_final_newline_tangles_the_same(tmp_path):
+    """The closing fence may be the last bytes of the file."""
+    root = book_with(tmp_path, {'a.md': chunk_a('x = 1\ny = 2\n')[:-1]})
+    assert tangle.read_book(root).text == 'x = 1\ny = 2\nprint(x + y)\n'
+
+
+def test_chunk_syntax_shown_inside_a_longer_plain_fence_is_an_example_not_a_chunk(tmp_path):
+    """A ````markdown fence may show how a chunk is written; its inner ```{chunk} is neither tangled nor refused."""
+    example = '\n````markdown\n```{chunk} shown\nz = 3\n```\n````\n'
+    root = book_with(tmp_path, {'a.md': A + example})
+    assert tangle.read_book(root).text == 'x = 1\ny = 2\nprint(x + y)\n'

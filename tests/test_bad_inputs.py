@@ -1,6 +1,6 @@
 """Bad chapters and tables of contents, measured: each one, in every mode, exits 2 with `file:line: what is wrong`.
 
-tests/test_tangle_errors.py has one test for each of 16 bad inputs; the table below adds 27 more. Every row
+tests/test_tangle_errors.py has one test for each of 16 bad inputs; the table below adds 28 more. Every row
 runs three times (tangle, --check, --stitch), and each run must print exactly `tangle: MESSAGE` on stderr,
 nothing on stdout, and leave every file of the book, microgpt.py included, byte for byte as it was.
 """

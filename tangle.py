@@ -209,7 +209,7 @@ def read_chapter(path, rel):
     return read_utf8(path, rel).removeprefix(BOM)
 
 
-def chapter_chunks(parser, text, rel, docname):
+def chapter_chunks(parser, text, rel, docname, allow_empty=False):
     """The chunks written in one chapter, in page order."""
     if CHUNK_DIRECTIVE not in text:
         return []  # no chunk, nor anything that looks like one: no need to parse
@@ -254,7 +254,7 @@ def chapter_chunks(parser, text, rel, docname):
         if lines and OPTION_RE.match(lines[0]):
             raise TangleError(rel, first + 2, f"chunk '{name}' starts with a directive option ('{lines[0]}'): "
                                               'a chunk takes no options, its body is program lines only')
-        if not any(line.strip() for line in lines):
+        if not allow_empty and not any(line.strip() for line in lines):
             raise TangleError(rel, first + 1, f"chunk '{name}' is empty")
         chunks.append(Chunk(name, rel, docname, first + 2, lines))
     for number, raw in enumerate(raw_lines, 1):
@@ -266,7 +266,7 @@ def chapter_chunks(parser, text, rel, docname):
     return chunks
 
 
-def read_book(root=ROOT):
+def read_book(root=ROOT, allow_empty=False):
     """Parse every chapter in TOC order into a Book; raise TangleError on bad input."""
     root = Path(root)
     parser = markdown_parser(root)
@@ -281,7 +281,7 @@ def read_book(root=ROOT):
         text = read_chapter(path, rel)
         if not text.strip():
             raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
-        for chunk in chapter_chunks(parser, text, rel, docname):
+        for chunk in chapter_chunks(parser, text, rel, docname, allow_empty):
             if chunk.name in seen:
                 first = seen[chunk.name]
                 raise TangleError(rel, chunk.body_line - 1,
@@ -351,7 +351,10 @@ def diff(book, committed, target_name):
                 places = [book.locate(new_line)]
                 after = next((later[:1] for later in lines[i:] if not later.startswith('-')), ' ')
                 pure_deletion = line[0] == '-' and after != '+'
-                if pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
+                emptied = [(c, c.body_line) for c in book.chunks if c.start == new_line and not ''.join(c.lines).strip()]
+                if pure_deletion and emptied:
+                    places = emptied  # a chunk lost every line: that is where they went missing
+                elif pure_deletion and new_line > 1 and places[0][0].start == min(new_line, len(book.lines)):
                     places.insert(0, book.locate(new_line - 1))  # a deletion at a boundary: either chunk
                 named = ' or '.join(f"{chunk.path}:{chapter_line} (chunk '{chunk.name}')" for chunk, chapter_line in places)
                 lines[header] = lines[header].rstrip('\n') + f' {named}\n'
@@ -473,7 +476,7 @@ def main(argv=None):
     root = Path(args.root)
     target = Path(args.output) if args.output else root / PROGRAM
     try:
-        book = read_book(root)
+        book = read_book(root, allow_empty=args.check)  # --check reports an emptied chunk as a difference
     except TangleError as err:
         print(f'tangle: {err}', file=sys.stderr)
         return 2

@@ -1,0 +1,203 @@
+"""Sphinx extension: the student, teacher and handout editions of the book.
+
+The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets it:
+
+    student (default)  HTML: solutions in closed dropdowns; downloadable page sources without them.
+                       LaTeX: no solutions.
+    teacher            Solutions open on the page, and each lesson starts with its teaching notes
+                       (time, prerequisites, misconceptions) from book/teacher-notes.yml.
+    handouts           LaTeX: one document per lesson of _toc.yml (its exercises, no solutions).
+
+The edition is also a Sphinx tag, so a page may hold ```{only} teacher``` blocks.
+Listed under sphinx.local_extensions in _config.yml.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import yaml
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.errors import ConfigError
+from sphinx.util import logging, texescape
+
+EDITION_VARIABLE = 'MICROGPT_EDITION'
+EDITIONS = ('student', 'teacher', 'handouts')
+NOTES_FILE = 'book/teacher-notes.yml'
+SOLUTION_FENCE_RE = re.compile(r'^\{solution(-start|-end)?\}')
+logger = logging.getLogger(__name__)
+
+
+def lessons(root):
+    """[(number, docname)] of every page of a numbered part of _toc.yml, numbered 1, 2, ... as the book numbers them."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+    site_map = parse_toc_yaml(Path(root) / '_toc.yml')
+    parts = site_map[site_map.root.docname].subtrees
+    docnames = [re.sub(r'\.(md|ipynb|rst)$', '', name) for part in parts if part.numbered for name in part.files()]
+    return list(enumerate(docnames, 1))
+
+
+def read_notes(root):
+    """The teaching notes, {docname: {'time': str, 'prerequisites': [str], 'notes': [str]}}."""
+    return yaml.safe_load((Path(root) / NOTES_FILE).read_text(encoding='utf-8')) or {}
+
+
+def handout_name(number, docname):
+    """The file name (no suffix) of a lesson's handout: lesson-05-letters-to-numbers."""
+    return f'lesson-{number:02d}-' + re.sub(r'^\d+-', '', docname.rsplit('/', 1)[-1])
+
+
+def edition(app):
+    """The edition this build makes."""
+    return app.config.microgpt_edition
+
+
+def on_config_inited(app, config):
+    """Read the edition from the environment and set what it changes in the configuration."""
+    chosen = os.environ.get(EDITION_VARIABLE, '').strip() or 'student'
+    if chosen not in EDITIONS:
+        raise ConfigError(f'{EDITION_VARIABLE}={chosen!r}: the edition is one of {", ".join(EDITIONS)}')
+    config.microgpt_edition = chosen
+    app.tags.add(chosen)
+    if chosen == 'teacher':
+        config.html_title = f'{config.html_title or config.project} (teacher edition)'
+    if chosen == 'handouts':
+        # A handout is short: no table of contents.
+        config.latex_elements = {**config.latex_elements, 'tableofcontents': ''}
+
+
+def on_builder_inited(app):
+    """Load the teaching notes once for the teacher edition; every page reads them."""
+    app.microgpt_notes = read_notes(app.srcdir) if edition(app) == 'teacher' else {}
+    app.microgpt_lessons = dict((docname, number) for number, docname in lessons(app.srcdir))
+
+
+def inline_text(text):
+    """Plain text with `code` spans as literal nodes."""
+    parts = re.split(r'`([^`]+)`', text)
+    return [nodes.literal(part, part) if i % 2 else nodes.Text(part) for i, part in enumerate(parts) if part]
+
+
+def page_link(app, docname, from_docname):
+    """A link to another page, resolved like {doc}: "lesson N" for a lesson, else the page's title."""
+    number = app.microgpt_lessons.get(docname)
+    label = f'lesson {number}' if number else docname
+    ref = addnodes.pending_xref('', refdomain='std', reftype='doc', reftarget='/' + docname,
+                               refexplicit=bool(number), refwarn=True, refdoc=from_docname)
+    ref += nodes.inline(label, label, classes=['xref', 'std', 'std-doc'])
+    return ref
+
+
+def notes_admonition(app, docname, entry):
+    """The "Teaching notes" admonition of one lesson."""
+    items = nodes.bullet_list()
+
+    def item(*children):
+        items.append(nodes.list_item('', nodes.paragraph('', '', *children)))
+
+    item(nodes.strong('Suggested time:', 'Suggested time:'), nodes.Text(' '), *inline_text(str(entry['time'])))
+    prerequisites = [nodes.strong('Prerequisites:', 'Prerequisites:'), nodes.Text(' ')]
+    for i, needed in enumerate(entry['prerequisites']):
+        if i:
+            prerequisites.append(nodes.Text('; '))
+        prerequisites += [page_link(app, needed, docname)] if needed in app.env.found_docs else inline_text(needed)
+    item(*prerequisites)
+    for note in entry['notes']:
+        item(*inline_text(note))
+    return nodes.admonition('', nodes.title('Teaching notes', 'Teaching notes'), items,
+                            classes=['admonition-teaching-notes', 'tip'])
+
+
+def on_doctree_read(app, doctree):
+    """Teacher edition: open every solution, and put the teaching notes under the lesson's title."""
+    if edition(app) != 'teacher':
+        return
+    from sphinx_exercise.nodes import solution_node
+    for solution in doctree.findall(solution_node):
+        solution['classes'] = [c for c in solution['classes'] if c != 'dropdown']
+    entry = app.microgpt_notes.get(app.env.docname)
+    section = doctree.next_node(nodes.section)
+    if entry and section is not None:
+        title = section.next_node(nodes.title)
+        section.insert(section.index(title) + 1, notes_admonition(app, app.env.docname, entry))
+
+
+def on_env_updated(app, env):
+    """Handouts: one short "howto" LaTeX document per lesson of _toc.yml, titled by the lesson's H1."""
+    if edition(app) != 'handouts':
+        return
+    # Set only now: jupyter-book rewrites latex_documents after Sphinx starts and fails on a list
+    # of several. An empty title makes Sphinx's LaTeX writer take the page's H1 as the title.
+    byline = texescape.escape(f'{app.config.project} \u00b7 lesson ', app.config.latex_engine)
+    app.config.latex_documents = [(docname, handout_name(number, docname) + '.tex', '', f'{byline}{number}', 'howto')
+                                  for number, docname in lessons(app.srcdir)]
+
+
+def on_doctree_resolved(app, doctree, docname):
+    """LaTeX outside the teacher edition: no solutions."""
+    if app.builder.format != 'latex' or edition(app) == 'teacher':
+        return
+    from sphinx_exercise.nodes import solution_node
+    for solution in list(doctree.findall(solution_node)):
+        solution.parent.remove(solution)
+
+
+def strip_solutions(text, parser):
+    """Markdown text without its {solution} blocks (fenced, or gated by solution-start/solution-end)."""
+    lines = text.splitlines(keepends=True)
+    drop = set()
+    start = None
+    for token in parser.parse(text):
+        match = SOLUTION_FENCE_RE.match(token.info.strip()) if token.type in ('fence', 'colon_fence') else None
+        if not match or not token.map:
+            continue
+        if match.group(1) == '-start':
+            start = token.map[0]
+        elif match.group(1) == '-end' and start is not None:
+            drop.update(range(start, token.map[1]))
+            start = None
+        elif match.group(1) is None:
+            drop.update(range(*token.map))
+    kept = ''.join(line for i, line in enumerate(lines) if i not in drop)
+    return re.sub(r'\n{3,}', '\n\n', kept)
+
+
+def on_build_finished(app, exception):
+    """Student HTML: the page sources a reader downloads (.md, and .ipynb if offered) have no solutions."""
+    if exception or app.builder.format != 'html' or edition(app) == 'teacher':
+        return
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+    parser = create_md_parser(MdParserConfig(enable_extensions=set(app.config.myst_enable_extensions)), RendererHTML)
+    for path in sorted(Path(app.outdir, '_sources').rglob('*')):
+        if path.suffix == '.md':
+            text = strip_solutions(path.read_text(encoding='utf-8'), parser)
+            path.write_text(text, encoding='utf-8')
+        elif path.suffix == '.ipynb':
+            notebook = json.loads(path.read_text(encoding='utf-8'))
+            for cell in notebook.get('cells', []):
+                if cell.get('cell_type') == 'markdown':
+                    source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+                    cell['source'] = strip_solutions(source, parser)
+            text = json.dumps(notebook, indent=1, ensure_ascii=False)
+            path.write_text(text, encoding='utf-8')
+        else:
+            continue
+        if '{solution' in text:
+            logger.warning(f'a solution is left in the downloadable source {path.relative_to(app.outdir)}',
+                           type='editions')
+
+
+def setup(app):
+    """Register the edition setting and connect the events; all state is on the app, so it is parallel safe."""
+    app.add_config_value('microgpt_edition', 'student', 'env', [str])
+    app.connect('config-inited', on_config_inited)
+    app.connect('builder-inited', on_builder_inited)
+    app.connect('doctree-read', on_doctree_read)
+    app.connect('env-updated', on_env_updated)
+    app.connect('doctree-resolved', on_doctree_resolved)
+    app.connect('build-finished', on_build_finished)
+    return {'version': '1.0', 'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -1,0 +1,102 @@
+"""Module 4 checkpoint: the complete program learns, and the cached full run is the real one, trained once."""
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # conftest.py does this too
+
+import tangle
+
+NAMES = tangle.names_file()
+needs_names = pytest.mark.skipif(NAMES is None, reason='no names file: set MICROGPT_NAMES')
+
+UNIFORM_LOSS = -math.log(1 / 27)  # the loss of guessing evenly over the 27 tokens
+REFERENCE_SECOND_HALF = 2.37      # published mean loss over steps 501-1000
+REFERENCE_LAST_100 = 2.28         # published mean loss over steps 901-1000
+TRAININGS_LOG = tangle.ROOT / '_build' / 'microgpt-run' / 'trainings.log'
+LOSS_LINE = re.compile(r'^step +(\d+) / (\d+) \| loss (\S+)$')
+
+
+def mean(values):
+    """The arithmetic mean of a non-empty list."""
+    return sum(values) / len(values)
+
+
+def printed_losses(stdout):
+    """The losses of a run's progress reports, in step order (reports are separated by carriage returns)."""
+    matches = [LOSS_LINE.match(line) for line in stdout.replace('\r', '\n').splitlines()]
+    found = [m for m in matches if m]
+    assert [int(m.group(1)) for m in found] == list(range(1, len(found) + 1))
+    return [float(m.group(3)) for m in found]
+
+
+def log_lines():
+    """How many trainings the cache has logged so far (0 before the first)."""
+    return len(TRAININGS_LOG.read_text(encoding='utf-8').splitlines()) if TRAININGS_LOG.exists() else 0
+
+
+@needs_names
+def test_forty_steps_on_500_names_lower_the_loss_well_below_even_guessing(tmp_path):
+    """The tangled program, cut to 40 steps on the first 500 names, ends with a clearly lower loss than it starts with.
+
+    With seed 42 the mean of the first 10 losses is about 3.11 and of the last 10 about 2.66;
+    the margins below leave room for nothing but a real failure to learn.
+    """
+    source = tangle.read_book(tangle.ROOT).text
+    assert source.count('num_steps = 1000') == 1
+    (tmp_path / 'microgpt.py').write_text(source.replace('num_steps = 1000', 'num_steps = 40'), encoding='utf-8')
+    names = NAMES.read_text(encoding='utf-8').splitlines()[:500]
+    (tmp_path / 'input.txt').write_text('\n'.join(names) + '\n', encoding='utf-8')
+
+    result = subprocess.run([sys.executable, 'microgpt.py'], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    losses = printed_losses(result.stdout)
+    assert len(losses) == 40
+    assert all(math.isfinite(loss) and loss > 0 for loss in losses)
+    first, last = mean(losses[:10]), mean(losses[-10:])
+    assert abs(first - UNIFORM_LOSS) < 0.3, f'untrained start {first:.4f} is not near even guessing'
+    assert last < first - 0.3, f'mean loss went from {first:.4f} to only {last:.4f}'
+    assert last < UNIFORM_LOSS - 0.4, f'last 10 steps average {last:.4f}, not well below {UNIFORM_LOSS:.4f}'
+
+
+@pytest.fixture(scope='module')
+def run():
+    """The cached full run of the program as the chapters have it (trains once if there is no cache)."""
+    return tangle.trained_run()
+
+
+@needs_names
+def test_the_full_run_matches_the_published_loss_figures(run):
+    """1000 steps from about the even-guessing loss down to the published means (within 0.05)."""
+    losses = run['losses']
+    assert len(losses) == 1000
+    assert losses == printed_losses(run['output'])
+    assert abs(losses[0] - UNIFORM_LOSS) < 0.3
+    assert abs(mean(losses[500:]) - REFERENCE_SECOND_HALF) < 0.05
+    assert abs(mean(losses[-100:]) - REFERENCE_LAST_100) < 0.05
+
+
+@needs_names
+def test_the_full_run_samples_20_names_and_a_trained_load_samples_the_same(run):
+    """The trained weights, put in place of the training loop, give back exactly the run's 20 samples."""
+    assert len(run['samples']) == 20
+    assert all(sample.strip() for sample in run['samples'])
+    run_tail = run['output'].splitlines()[-20:]
+    assert [line.split('. ', 1)[1] for line in run_tail] == run['samples']
+    loaded = tangle.load('sample-names', trained=True)
+    assert loaded.output.splitlines()[-20:] == run_tail
+
+
+@needs_names
+def test_a_second_call_reads_the_cache_without_training_again(run):
+    """Asking for the trained run again adds no line to the trainings log."""
+    before = log_lines()
+    again = tangle.trained_run()
+    assert log_lines() == before
+    assert again['losses'] == run['losses'] and again['samples'] == run['samples']

@@ -127,7 +127,6 @@ class Book:
 
 def markdown_parser(root):
     """MyST's own markdown-it parser, configured with the book's MyST extensions."""
-    import yaml
     from markdown_it.renderer import RendererHTML
     from myst_parser.config.main import MdParserConfig
     from myst_parser.parsers.mdit import create_md_parser

@@ -1,6 +1,7 @@
 """Shared setup: tangle.py importable, the names data located, Sphinx's test fixtures loaded."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,3 +20,14 @@ pytest_plugins = ['sphinx.testing.fixtures']
 def rootdir():
     """The folder of mini-books for @pytest.mark.sphinx(testroot=...): tests/roots/test-NAME/."""
     return Path(__file__).parent / 'roots'
+
+
+def run_short(folder, steps, n_names):
+    """Run the tangled program with num_steps = steps on the first n_names names, in folder; the finished process."""
+    import tangle
+    source = tangle.read_book(tangle.ROOT).text
+    assert source.count('num_steps = 1000\n') == 1
+    (folder / 'microgpt.py').write_text(source.replace('num_steps = 1000\n', f'num_steps = {steps}\n'), encoding='utf-8')
+    names = tangle.names_file().read_text(encoding='utf-8').splitlines()[:n_names]
+    (folder / 'input.txt').write_text('\n'.join(names) + '\n', encoding='utf-8')
+    return subprocess.run([sys.executable, 'microgpt.py'], cwd=folder, capture_output=True, text=True, timeout=300)

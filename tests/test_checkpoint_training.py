@@ -2,7 +2,6 @@
 
 import math
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # conftest.py does this too
 
 import tangle
+from conftest import run_short
 
 NAMES = tangle.names_file()
 needs_names = pytest.mark.skipif(NAMES is None, reason='no names file: set MICROGPT_NAMES')
@@ -47,14 +47,7 @@ def test_forty_steps_on_500_names_lower_the_loss_well_below_even_guessing(tmp_pa
     With seed 42 the mean of the first 10 losses is about 3.11 and of the last 10 about 2.66;
     the margins below leave room for nothing but a real failure to learn.
     """
-    source = tangle.read_book(tangle.ROOT).text
-    assert source.count('num_steps = 1000') == 1
-    (tmp_path / 'microgpt.py').write_text(source.replace('num_steps = 1000', 'num_steps = 40'), encoding='utf-8')
-    names = NAMES.read_text(encoding='utf-8').splitlines()[:500]
-    (tmp_path / 'input.txt').write_text('\n'.join(names) + '\n', encoding='utf-8')
-
-    result = subprocess.run([sys.executable, 'microgpt.py'], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
+    result = run_short(tmp_path, steps=40, n_names=500)
     assert result.returncode == 0, result.stderr
     losses = printed_losses(result.stdout)
     assert len(losses) == 40

@@ -3,6 +3,8 @@
 # make test  - the whole test suite              make tangle / make check - rebuild / compare microgpt.py
 # make run   - train and sample with microgpt.py on the names data
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
+# make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
+# make handouts - one PDF per lesson, exercises without solutions, in _build/handouts
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,8 +14,16 @@ JB := $(VENV)/bin/jupyter-book
 JBFLAGS := -W -n --keep-going
 # Where the build and the tests find the names data (never committed).
 export MICROGPT_NAMES ?= $(abspath ../shared/data/names.txt)
+# Where the teacher edition and the handouts go; each keeps its Sphinx work tree in its own _build/.
+TEACHER ?= _build/teacher
+HANDOUTS ?= _build/handouts
+# How many handouts xelatex typesets at once.
+LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# The edition is chosen per target (teacher, handouts), never inherited from the shell:
+# make book and make pdf always make the student edition.
+unexport MICROGPT_EDITION
 
-.PHONY: venv book pdf test tangle check run bench clean
+.PHONY: venv book pdf teacher handouts test tangle check run bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +38,16 @@ book: venv
 
 pdf: venv
 	$(JB) build . --builder pdflatex $(JBFLAGS)
+
+# book/_ext/editions.py reads MICROGPT_EDITION; without it a build is the student edition.
+teacher: venv
+	MICROGPT_EDITION=teacher $(JB) build . --path-output $(TEACHER) $(JBFLAGS)
+	rm -rf $(TEACHER)/html && cp -r $(TEACHER)/_build/html $(TEACHER)/html
+
+handouts: venv
+	MICROGPT_EDITION=handouts $(JB) build . --builder latex --path-output $(HANDOUTS) $(JBFLAGS)
+	$(MAKE) -C $(HANDOUTS)/_build/latex -j$(LATEX_JOBS) all-pdf LATEXMKOPTS=-silent LATEXOPTS=-interaction=nonstopmode
+	rm -f $(HANDOUTS)/*.pdf && cp $(HANDOUTS)/_build/latex/lesson-*.pdf $(HANDOUTS)/
 
 test: venv
 	$(PY) -m pytest tests

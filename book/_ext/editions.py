@@ -6,7 +6,8 @@ The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets
                        LaTeX: no solutions.
     teacher            Solutions open on the page, and each lesson starts with its teaching notes
                        (time, prerequisites, misconceptions) from book/teacher-notes.yml.
-    handouts           LaTeX: one document per lesson of _toc.yml (its exercises, no solutions).
+    handouts           LaTeX: one document per lesson of _toc.yml (its exercises, no solutions);
+                       a reference to another lesson reads as its title and number.
 
 The edition is also a Sphinx tag, so a page may hold ```{only} teacher``` blocks.
 Listed under sphinx.local_extensions in _config.yml.
@@ -21,6 +22,7 @@ import yaml
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.errors import ConfigError
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging, texescape
 
 EDITION_VARIABLE = 'MICROGPT_EDITION'
@@ -64,8 +66,8 @@ def on_config_inited(app, config):
     if chosen == 'teacher':
         config.html_title = f'{config.html_title or config.project} (teacher edition)'
     if chosen == 'handouts':
-        # A handout is short: no table of contents.
-        config.latex_elements = {**config.latex_elements, 'tableofcontents': ''}
+        # A handout is short: no table of contents, no index.
+        config.latex_elements = {**config.latex_elements, 'tableofcontents': '', 'makeindex': '', 'printindex': ''}
 
 
 def on_builder_inited(app):
@@ -130,7 +132,7 @@ def on_env_updated(app, env):
         return
     # Set only now: jupyter-book rewrites latex_documents after Sphinx starts and fails on a list
     # of several. An empty title makes Sphinx's LaTeX writer take the page's H1 as the title.
-    byline = texescape.escape(f'{app.config.project} \u00b7 lesson ', app.config.latex_engine)
+    byline = texescape.escape(f'{app.config.html_title} \u00b7 lesson ', app.config.latex_engine)
     app.config.latex_documents = [(docname, handout_name(number, docname) + '.tex', '', f'{byline}{number}', 'howto')
                                   for number, docname in lessons(app.srcdir)]
 
@@ -142,6 +144,31 @@ def on_doctree_resolved(app, doctree, docname):
     from sphinx_exercise.nodes import solution_node
     for solution in list(doctree.findall(solution_node)):
         solution.parent.remove(solution)
+
+
+class OtherLessonReferences(SphinxPostTransform):
+    """Handouts: a {ref} or {doc} to another page reads as that page's title (and lesson), not as a label."""
+    default_priority = 5  # before Sphinx resolves references (10): one handout cannot link to another page
+    formats = ('latex',)
+
+    def run(self, **kwargs):
+        """Replace every untitled reference to a page outside this handout by the page's title."""
+        if edition(self.app) != 'handouts':
+            return
+        labels = self.env.get_domain('std').labels
+        for ref in list(self.document.findall(addnodes.pending_xref)):
+            if ref.get('refdomain') != 'std' or ref.get('refexplicit'):
+                continue
+            if ref['reftype'] == 'ref' and ref['reftarget'] in labels:
+                docname, _, title = labels[ref['reftarget']]
+            elif ref['reftype'] == 'doc' and ref['reftarget'].lstrip('/') in self.env.titles:
+                docname = ref['reftarget'].lstrip('/')
+                title = self.env.titles[docname].astext()
+            else:
+                continue
+            if docname != self.env.docname and title:
+                number = self.app.microgpt_lessons.get(docname)
+                ref.replace_self([nodes.emphasis(title, title)] + ([nodes.Text(f' (lesson {number})')] if number else []))
 
 
 def strip_solutions(text, parser):
@@ -200,4 +227,5 @@ def setup(app):
     app.connect('env-updated', on_env_updated)
     app.connect('doctree-resolved', on_doctree_resolved)
     app.connect('build-finished', on_build_finished)
+    app.add_post_transform(OtherLessonReferences)
     return {'version': '1.0', 'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -26,19 +26,9 @@ def lesson_docnames():
 
 
 def toc_docnames():
-    """Every page of _toc.yml, in book order."""
-    from sphinx_external_toc.parsing import parse_toc_yaml
-    site_map = parse_toc_yaml(REPO / '_toc.yml')
-    order = []
-
-    def walk(docname):
-        order.append(re.sub(r'\.(md|ipynb|rst)$', '', docname))
-        for subtree in site_map[docname].subtrees:
-            for child in subtree.files():
-                walk(child)
-
-    walk(site_map.root.docname)
-    return order
+    """Every page of _toc.yml, in book order, as the tangle reads it."""
+    import tangle
+    return tangle.read_book(REPO).docnames
 
 
 # ---------------------------------------------------------------- the teaching notes

@@ -247,7 +247,7 @@ def course_index_markdown(root=tangle.ROOT, book=None):
         total = sum(lesson.minutes for lesson in rows)
         out += [f'```{{rubric}} {part}', '```', '',
                 f'{len(rows)} lessons, about {total} minutes of reading.', '',
-                f'{fence(1)}{{list-table}}', ':header-rows: 1', ':widths: 6 28 22 36 8', ':class: course-index', '',
+                f'{fence(1)}{{list-table}}', ':header-rows: 1', ':widths: 6 27 22 35 10', ':class: course-index longtable', '',
                 '* - No.', '  - Lesson', '  - Lines of `microgpt.py` it explains', '  - After it you can',
                 '  - Minutes']
         for lesson in rows:

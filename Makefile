@@ -5,6 +5,7 @@
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
 # make handouts - one PDF per lesson, exercises without solutions, in _build/handouts
+# make a11y - run axe-core through Debian's chromium over every page of _build/html (after make book)
 
 PYTHON ?= python3
 VENV := .venv
@@ -23,7 +24,7 @@ LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # make book and make pdf always make the student edition.
 unexport MICROGPT_EDITION
 
-.PHONY: venv book pdf teacher handouts test tangle check run bench clean
+.PHONY: venv book pdf teacher handouts test tangle check run bench a11y clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,11 @@ run:
 
 bench: venv
 	$(PY) tests/bench.py
+
+# Node packages pinned in tests/a11y/package-lock.json; puppeteer-core drives /usr/bin/chromium and never
+# downloads a browser. Not part of make test: CI need not install one.
+a11y:
+	cd tests/a11y && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund && node run_axe.js ../../_build/html
 
 clean:
 	rm -rf _build

@@ -1,6 +1,7 @@
 """The whole book builds, HTML and PDF, with warnings as errors and every cell executed."""
 
 import html
+from html.parser import HTMLParser
 import os
 import re
 import shutil
@@ -103,6 +104,55 @@ def test_the_html_loads_nothing_from_other_sites(html_build):
     assert (site / '_static' / 'mathjax' / 'tex-chtml.js').is_file()
     for css in site.rglob('*.css'):
         assert not re.search(r'url\((["\']?)(https?:)?//', css.read_text(encoding='utf-8', errors='replace')), css
+
+
+class PageOutline(HTMLParser):
+    """The <img> attributes of a page and the heading levels inside its <article> (the main content)."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.headings, self.in_article = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == 'img':
+            self.images.append(dict(attrs))
+        elif tag == 'article':
+            self.in_article += 1
+        elif self.in_article and re.fullmatch(r'h[1-6]', tag):
+            self.headings.append(int(tag[1]))
+
+    def handle_endtag(self, tag):
+        if tag == 'article':
+            self.in_article -= 1
+
+
+def outlines(site):
+    """{page: PageOutline} for every HTML page of the site, the theme's _static templates left out."""
+    pages = {}
+    for page in sorted(site.rglob('*.html')):
+        if not page.relative_to(site).parts[0].startswith('_'):
+            pages[str(page.relative_to(site))] = outline = PageOutline()
+            outline.feed(page.read_text(encoding='utf-8'))
+    return pages
+
+
+def test_every_image_has_alt_text(html_build):
+    """Every <img> of every page has a non-empty alt (a figure's is set in its cell's mystnb: image: alt:)."""
+    _, site = html_build
+    missing = {page: [image.get('src') for image in outline.images if not (image.get('alt') or '').strip()]
+               for page, outline in outlines(site).items()}
+    assert not {page: images for page, images in missing.items() if images}
+
+
+def test_every_page_has_one_h1_and_headings_never_skip_a_level(html_build):
+    """The main content of every page has exactly one h1, and going down no level is skipped (h1 then h3)."""
+    _, site = html_build
+    pages = {page: outline.headings for page, outline in outlines(site).items() if outline.headings}
+    assert 'book/index.html' in pages and len(pages) > len(lessons())
+    for page, levels in pages.items():
+        assert levels.count(1) == 1 and levels[0] == 1, (page, levels)
+        skips = [(upper, lower) for upper, lower in zip(levels, levels[1:]) if lower > upper + 1]
+        assert not skips, (page, skips)
 
 
 def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):

@@ -627,6 +627,32 @@ def _train(book, root, data, key, cache):
         log.write(f"{key} {run['seconds']:.1f}s\n")
 
 
+def line_span(first, last):
+    """'line 7' or 'lines 7–9': how the book cites program lines."""
+    return f'line {first}' if first == last else f'lines {first}\u2013{last}'
+
+
+def resolve_lines(book, text):
+    """(chunk, first line, last line) for NAME, NAME:N, NAME:N-M or NAME~text."""
+    match = re.match(r'^([a-z0-9-]+)(?::(\d+)(?:-(\d+))?|~(.+))?$', text.strip())
+    if not match:
+        raise KeyError(f"'{text}' is not NAME, NAME:N, NAME:N-M or NAME~text")
+    chunk = book.chunk(match.group(1))
+    count = chunk.last - chunk.start + 1
+    if match.group(4):
+        for offset, line in enumerate(chunk.lines[:count]):
+            if match.group(4) in line:
+                return chunk, chunk.start + offset, chunk.start + offset
+        raise KeyError(f"no line of chunk '{chunk.name}' contains '{match.group(4)}'")
+    if match.group(2):
+        lo = int(match.group(2))
+        hi = int(match.group(3) or lo)
+        if not 1 <= lo <= hi <= count:
+            raise KeyError(f"chunk '{chunk.name}' has {count} lines; '{text}' is outside it")
+        return chunk, chunk.start + lo - 1, chunk.start + hi - 1
+    return chunk, chunk.start, chunk.last
+
+
 # ---------------------------------------------------------------- Sphinx extension
 
 def _sphinx_parts():
@@ -636,9 +662,6 @@ def _sphinx_parts():
     from sphinx import addnodes
     from sphinx.directives.code import CodeBlock
     from sphinx.util.docutils import SphinxDirective
-
-    def span(first, last):
-        return f'line {first}' if first == last else f'lines {first}\u2013{last}'
 
     def book_of(env):
         return env.app.microgpt_book
@@ -666,7 +689,7 @@ def _sphinx_parts():
                 raise self.error(f'{err.args[0]}: the chunk is not in the tangle (is it nested inside another block?)')
             if chunk.docname != self.env.docname:
                 raise self.error(f"chunk '{name}' is tangled from {chunk.path}, not from this page")
-            caption = f'{name} \u00b7 {PROGRAM} {span(chunk.start, chunk.last)}'
+            caption = f'{name} \u00b7 {PROGRAM} {line_span(chunk.start, chunk.last)}'
             return listing(self, chunk.start, chunk.last, caption, label=f'chunk-{name}')
 
     class ShowDirective(SphinxDirective):
@@ -683,39 +706,19 @@ def _sphinx_parts():
                 raise self.error(err.args[0])
             if last.start < first.start:
                 raise self.error(f"chunk '{last.name}' comes before '{first.name}' in the program")
-            caption = f'{PROGRAM} {span(first.start, last.last)} (from {first.name} to {last.name})' \
-                if first is not last else f'{first.name} \u00b7 {PROGRAM} {span(first.start, first.last)}'
+            caption = f'{PROGRAM} {line_span(first.start, last.last)} (from {first.name} to {last.name})' \
+                if first is not last else f'{first.name} \u00b7 {PROGRAM} {line_span(first.start, first.last)}'
             return listing(self, first.start, last.last, caption)
-
-    def resolve(book, text):
-        """(chunk, first line, last line) for NAME, NAME:N, NAME:N-M or NAME~text."""
-        match = re.match(r'^([a-z0-9-]+)(?::(\d+)(?:-(\d+))?|~(.+))?$', text.strip())
-        if not match:
-            raise KeyError(f"'{text}' is not NAME, NAME:N, NAME:N-M or NAME~text")
-        chunk = book.chunk(match.group(1))
-        count = chunk.last - chunk.start + 1
-        if match.group(4):
-            for offset, line in enumerate(chunk.lines[:count]):
-                if match.group(4) in line:
-                    return chunk, chunk.start + offset, chunk.start + offset
-            raise KeyError(f"no line of chunk '{chunk.name}' contains '{match.group(4)}'")
-        if match.group(2):
-            lo = int(match.group(2))
-            hi = int(match.group(3) or lo)
-            if not 1 <= lo <= hi <= count:
-                raise KeyError(f"chunk '{chunk.name}' has {count} lines; '{text}' is outside it")
-            return chunk, chunk.start + lo - 1, chunk.start + hi - 1
-        return chunk, chunk.start, chunk.last
 
     def lines_role(name, rawtext, text, lineno, inliner, options=None, content=None):
         """{lines}`NAME...`: 'lines a–b' of microgpt.py, linked to the chunk."""
         env = inliner.document.settings.env
         try:
-            chunk, first, last = resolve(book_of(env), text)
+            chunk, first, last = resolve_lines(book_of(env), text)
         except KeyError as err:
             message = inliner.reporter.error(err.args[0], line=lineno)
             return [inliner.problematic(rawtext, rawtext, message)], [message]
-        label = span(first, last)
+        label = line_span(first, last)
         ref = addnodes.pending_xref(rawtext, refdomain='std', reftype='ref', reftarget=f'chunk-{chunk.name}',
                                     refexplicit=True, refwarn=True, refdoc=env.docname)
         ref += nodes.inline(label, label, classes=['chunk-lines'])

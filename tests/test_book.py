@@ -106,6 +106,24 @@ def test_two_clean_builds_give_the_same_program_and_the_same_executed_values(htm
     assert tangle.read_book(REPO).text == (REPO / 'microgpt.py').read_text(encoding='utf-8')
 
 
+def test_the_book_offers_a_solution_free_notebook_for_every_lesson(html_build):
+    """In the student book, every lesson's .ipynb exists, is linked, is valid, and carries no solution or raw role."""
+    _, site = html_build
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import editions
+    import nbformat
+    for number, docname in editions.lessons(REPO):
+        path = site / '_sources' / f'{docname}.ipynb'
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        text = '\n\n'.join(c.source for c in notebook.cells if c.cell_type == 'markdown')
+        assert '**Solution.**' not in text and '{solution' not in json.dumps(notebook), docname
+        stripped = re.sub(r'`{2,}.*?`{2,}', '', text, flags=re.S)
+        assert not re.search(r'\{(glue|lines|term|ref|numref|doc)[:a-z]*\}`', stripped), docname
+        assert f'lesson {number} of' in notebook.cells[0].source
+        assert f'_sources/{docname}.ipynb"' in (site / f'{docname}.html').read_text(), docname
+
+
 def test_the_html_loads_nothing_from_other_sites(html_build):
     """Offline reading: no script, stylesheet, font or image comes from another host."""
     _, site = html_build

@@ -13,7 +13,6 @@ The edition is also a Sphinx tag, so a page may hold ```{only} teacher``` blocks
 Listed under sphinx.local_extensions in _config.yml.
 """
 
-import json
 import os
 import re
 from pathlib import Path
@@ -191,28 +190,22 @@ def strip_solutions(text, parser):
     return re.sub(r'\n{3,}', '\n\n', kept)
 
 
-def on_build_finished(app, exception):
-    """Student HTML: the page sources a reader downloads (.md, and .ipynb if offered) have no solutions."""
-    if exception or app.builder.format != 'html' or edition(app) == 'teacher':
-        return
+def markdown_parser(app):
+    """MyST's markdown-it parser with the book's MyST extensions, as the book parses its pages."""
     from markdown_it.renderer import RendererHTML
     from myst_parser.config.main import MdParserConfig
     from myst_parser.parsers.mdit import create_md_parser
-    parser = create_md_parser(MdParserConfig(enable_extensions=set(app.config.myst_enable_extensions)), RendererHTML)
-    for path in sorted(Path(app.outdir, '_sources').rglob('*')):
-        if path.suffix == '.md':
-            text = strip_solutions(path.read_text(encoding='utf-8'), parser)
-            path.write_text(text, encoding='utf-8')
-        elif path.suffix == '.ipynb':
-            notebook = json.loads(path.read_text(encoding='utf-8'))
-            for cell in notebook.get('cells', []):
-                if cell.get('cell_type') == 'markdown':
-                    source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-                    cell['source'] = strip_solutions(source, parser)
-            text = json.dumps(notebook, indent=1, ensure_ascii=False)
-            path.write_text(text, encoding='utf-8')
-        else:
-            continue
+    return create_md_parser(MdParserConfig(enable_extensions=set(app.config.myst_enable_extensions)), RendererHTML)
+
+
+def on_build_finished(app, exception):
+    """Student HTML: the page sources a reader downloads (.md) have no solutions; notebooks.py writes the .ipynb."""
+    if exception or app.builder.format != 'html' or edition(app) == 'teacher':
+        return
+    parser = markdown_parser(app)
+    for path in sorted(Path(app.outdir, '_sources').rglob('*.md')):
+        text = strip_solutions(path.read_text(encoding='utf-8'), parser)
+        path.write_text(text, encoding='utf-8')
         if '{solution' in text:
             logger.warning(f'a solution is left in the downloadable source {path.relative_to(app.outdir)}',
                            type='editions')

@@ -156,7 +156,7 @@ def test_objectives_come_from_front_matter_else_from_title_and_chunks(tmp_path):
     assert two.objectives == ['Answer the question of the title in your own words.',
                               'Explain what every line of `set-y` and `print-y` does, and why it is there.']
     markdown = _lessons.course_index_markdown(tmp_path)
-    assert '  - - Say what `x` holds.\n    - Explain why the loop stops.' in markdown
+    assert 'After it you can:\n\n- Say what `x` holds.\n- Explain why the loop stops.\n' in markdown
     assert '*Answer the question of the title in your own words.*' in markdown
 
 

@@ -238,31 +238,27 @@ def fence(depth):
 
 
 def course_index_markdown(root=tangle.ROOT, book=None):
-    """MyST Markdown of the course index: a table per module, one row per lesson."""
+    """MyST Markdown of the course index: per module a heading line, then one block per lesson (title and
+    reading time, the lines it explains, what the reader can do after it)."""
     book = book or tangle.read_book(root)
     all_lessons = lessons(root, book)
     out = []
     for part in dict.fromkeys(lesson.part for lesson in all_lessons):
         rows = [lesson for lesson in all_lessons if lesson.part == part]
         total = sum(lesson.minutes for lesson in rows)
-        out += [f'```{{rubric}} {part}', '```', '',
-                f'{len(rows)} lessons, about {total} minutes of reading.', '',
-                f'{fence(1)}{{list-table}}', ':header-rows: 1', ':widths: 6 27 22 35 10', ':class: course-index longtable', '',
-                '* - No.', '  - Lesson', '  - Lines of `microgpt.py` it explains', '  - After it you can',
-                '  - Minutes']
+        out += [f'```{{rubric}} {part}', '```', '', f'{len(rows)} lessons, about {total} minutes of reading.', '']
         for lesson in rows:
             if lesson.chunks:
-                lines = ', '.join(f'{{lines}}`{c.name}` (`{c.name}`)' for c in lesson.chunks)
+                lines = 'Explains ' + ', '.join(f'{{lines}}`{c.name}` (`{c.name}`)' for c in lesson.chunks)
             else:
-                lines = 'none of its own: ideas, traced with the code of other lessons'
+                lines = 'No lines of its own: ideas, traced with the code of other lessons'
             if lesson.revisits:
                 lines += '; also refers to ' + chunk_runs(book, lesson.revisits)
             marker = '' if lesson.objectives_given else '*'
-            out += [f'* - {lesson.number}', f'  - {{doc}}`/{lesson.docname}`', f'  - {lines}']
-            out += [f'  - - {marker}{" ".join(o.split())}{marker}' if i == 0 else f'    - {marker}{" ".join(o.split())}{marker}'
-                    for i, o in enumerate(lesson.objectives)]
-            out += [f'  - {lesson.minutes}']
-        out += [fence(1), '']
+            out += [f'**{lesson.number}.** {{doc}}`/{lesson.docname}` · about {lesson.minutes} minutes', '',
+                    f'{lines}.', '', 'After it you can:', '']
+            out += [f'- {marker}{" ".join(o.split())}{marker}' for o in lesson.objectives]
+            out += ['']
     return '\n'.join(out)
 
 

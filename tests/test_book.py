@@ -203,3 +203,17 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     tex = (tmp_path / '_build' / 'latex' / 'microgpt-book.tex').read_text(encoding='utf-8')
     for chunk in tangle.read_book(REPO).chunks:
         assert f'firstnumber={chunk.start}' in tex, chunk.name
+    # Polish: every part of _toc.yml opens with a page of its own and a contents entry, chapters are
+    # numbered, the contents are called Contents, and no reference is left unresolved.
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import editions
+    outline = subprocess.run(['pdftotext', '-layout', str(pdf), '-'], capture_output=True, text=True, check=True).stdout
+    pages_text = outline.split('\f')
+    contents = '\n'.join(pages_text[1:8])
+    assert 'Contents' in contents
+    for caption, numbered, first in editions.parts(REPO):
+        assert caption in contents, caption
+        assert any(page.strip() == caption or page.strip().startswith(caption + '\n') for page in pages_text), \
+            f'no page of its own for the part {caption!r}'
+    assert 'Chapter 1\n' in outline and 'Appendix A\n' in outline
+    assert 'undefined references' not in log and '??' not in outline

@@ -31,6 +31,24 @@ SOLUTION_FENCE_RE = re.compile(r'^\{solution(-start|-end)?\}')
 logger = logging.getLogger(__name__)
 
 
+def parts(root):
+    """[(caption, numbered, first docname)] of every part of _toc.yml, in order."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+    site_map = parse_toc_yaml(Path(root) / '_toc.yml')
+    return [(part.caption, part.numbered, re.sub(r'\.(md|ipynb|rst)$', '', part.files()[0]))
+            for part in site_map[site_map.root.docname].subtrees if part.files()]
+
+
+def latex_parts(root, engine):
+    """LaTeX that names each part of _toc.yml by its first page, for the \\mgptpart macro of _config.yml's
+    preamble; the unnumbered part (the appendix) letters its chapters."""
+    lines = []
+    for caption, numbered, first in parts(root):
+        option = '' if numbered else r'[\mgpt@appendix]'
+        lines.append(rf'\mgptpart{option}{{{first}}}{{{texescape.escape(caption, engine)}}}')
+    return '\n'.join([r'\makeatletter'] + lines + [r'\makeatother'])
+
+
 def lessons(root):
     """[(number, docname)] of every page of a numbered part of _toc.yml, numbered 1, 2, ... as the book numbers them."""
     from sphinx_external_toc.parsing import parse_toc_yaml
@@ -67,6 +85,10 @@ def on_config_inited(app, config):
     if chosen == 'handouts':
         # A handout is short: no table of contents, no index.
         config.latex_elements = {**config.latex_elements, 'tableofcontents': '', 'makeindex': '', 'printindex': ''}
+    elif '\\mgptpart' in config.latex_elements.get('preamble', ''):
+        # The book's PDF: a page, a contents entry and a bookmark for each part of _toc.yml.
+        preamble = config.latex_elements['preamble'] + '\n' + latex_parts(app.srcdir, config.latex_engine)
+        config.latex_elements = {**config.latex_elements, 'preamble': preamble}
 
 
 def on_builder_inited(app):

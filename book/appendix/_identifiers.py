@@ -406,7 +406,7 @@ def table_markdown(book, entries, with_definition=True, scope_column=False):
     """A list-table of identifiers: each row carries the target (label) lessons can {ref} to."""
     header = ['Name'] + (['In'] if scope_column else []) + ['What it is'] + (['Defined in'] if with_definition else []) + \
         ['Used in']
-    widths = {4: '18 32 26 24', 3: '22 38 40', 5: '14 14 26 22 24'}[len(header)]
+    widths = {4: '20 30 26 24', 3: '22 38 40', 5: '19 17 18 21 25'}[len(header)]
     out = ['````{list-table}', ':header-rows: 1', f':widths: {widths}', ':class: identifier-index longtable', '']
     out.append('* - ' + header[0])
     out += [f'  - {h}' for h in header[1:]]

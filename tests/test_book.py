@@ -215,5 +215,5 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
         assert caption in contents, caption
         assert any(page.strip() == caption or page.strip().startswith(caption + '\n') for page in pages_text), \
             f'no page of its own for the part {caption!r}'
-    assert 'Chapter 1\n' in outline and 'Appendix A\n' in outline
+    assert 'Lesson 1\n' in outline and 'Appendix A\n' in outline
     assert 'undefined references' not in log and '??' not in outline

@@ -196,13 +196,17 @@ def first_cells(app, docname):
     folder = str(Path(docname).parent)
     where = f'lesson {number} of ' if number else ''
     repo = repository(app)
-    solutions = ('Exercise solutions are not included; ask your teacher, or check your answer by running code.'
-                 if editions.edition(app) != 'teacher' else 'This is the teacher edition: solutions are included.')
+    if not number:
+        solutions = ''
+    elif editions.edition(app) == 'teacher':
+        solutions = 'This is the teacher edition: the solutions are included.'
+    else:
+        solutions = 'Exercise solutions are not included; ask your teacher, or check your answer by running code.'
     about = (f'**{title}** \u2014 {where}*{app.config.html_title}*.\n\n'
-             f'This notebook is the lesson\'s page as the book was built: its text, its code cells and their '
+             f'This notebook is the page as the book was built: its text, its code cells and their '
              f'outputs. The cells rebuild `microgpt.py` from the book\'s chapters with `tangle.py`, so they run '
              f'inside a copy of the book: save this file in the `{folder}` folder of your copy, beside '
-             f'`{Path(docname).name}.md`, and open it there. {solutions}')
+             f'`{Path(docname).name}.md`, and open it there. {solutions}'.rstrip())
     check = ('import pathlib\n'
              'inside_the_book = any((folder / "tangle.py").is_file() for folder in pathlib.Path.cwd().parents)\n')
     if repo:

@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'book' / '_ext'))
 import notebooks  # noqa: E402
+from test_editions import MINI_TOC  # noqa: E402  (the same two-lesson table of contents)
 
 JUPYTER_BOOK = Path(sys.executable).parent / 'jupyter-book'
 FLAGS = ['-W', '-n', '--keep-going']
@@ -38,16 +39,6 @@ sphinx:
 repository:
   url: "{url}"
   branch: trunk
-"""
-MINI_TOC = """\
-format: jb-book
-root: index
-parts:
-  - caption: Module 1
-    numbered: true
-    chapters:
-      - file: book/m1/01-first
-      - file: book/m1/02-second
 """
 KERNEL = '---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n'
 FIRST = KERNEL + """\

@@ -35,7 +35,6 @@ import editions
 logger = logging.getLogger(__name__)
 DIRECTIVE_RE = re.compile(r'^\{([a-z-]+)\}\s*(.*)$')
 ROLE_RE = re.compile(r'\{([a-z]+(?::[a-z]+)?)\}`([^`]*)`')
-TARGET_RE = re.compile(r'^\(([^()\s]+)\)=\s*$')
 OPTION_RE = re.compile(r'^:[A-Za-z][\w-]*:')
 GITHUB_RE = re.compile(r'^https://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?/?$')
 # The packages the cells import besides the standard library: pinned as in requirements.txt where the book
@@ -184,7 +183,7 @@ def pinned(root, names):
     """'name==version' for each package, as requirements.txt pins it."""
     pins = {}
     for line in (Path(root) / 'requirements.txt').read_text(encoding='utf-8').splitlines():
-        name, _, version = line.partition('==')
+        name = line.partition('==')[0]
         pins[name.strip().lower().replace('_', '-')] = line.strip()
     return [pins.get(n.lower().replace('_', '-'), n) for n in names]
 

@@ -211,7 +211,7 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     pages_text = outline.split('\f')
     contents = '\n'.join(pages_text[1:8])
     assert 'Contents' in contents
-    for caption, numbered, first in editions.parts(REPO):
+    for caption, _, _ in editions.parts(REPO):
         assert caption in contents, caption
         assert any(page.strip() == caption or page.strip().startswith(caption + '\n') for page in pages_text), \
             f'no page of its own for the part {caption!r}'

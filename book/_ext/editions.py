@@ -32,10 +32,10 @@ logger = logging.getLogger(__name__)
 
 
 def parts(root):
-    """[(caption, numbered, first docname)] of every part of _toc.yml, in order."""
+    """[(caption, numbered, [docname, ...])] of every part of _toc.yml, in order."""
     from sphinx_external_toc.parsing import parse_toc_yaml
     site_map = parse_toc_yaml(Path(root) / '_toc.yml')
-    return [(part.caption, part.numbered, re.sub(r'\.(md|ipynb|rst)$', '', part.files()[0]))
+    return [(part.caption, part.numbered, [re.sub(r'\.(md|ipynb|rst)$', '', name) for name in part.files()])
             for part in site_map[site_map.root.docname].subtrees if part.files()]
 
 
@@ -43,19 +43,15 @@ def latex_parts(root, engine):
     """LaTeX that names each part of _toc.yml by its first page, for the \\mgptpart macro of _config.yml's
     preamble; the unnumbered part (the appendix) letters its chapters."""
     lines = []
-    for caption, numbered, first in parts(root):
+    for caption, numbered, docnames in parts(root):
         option = '' if numbered else r'[\mgpt@appendix]'
-        lines.append(rf'\mgptpart{option}{{{first}}}{{{texescape.escape(caption, engine)}}}')
+        lines.append(rf'\mgptpart{option}{{{docnames[0]}}}{{{texescape.escape(caption, engine)}}}')
     return '\n'.join([r'\makeatletter'] + lines + [r'\makeatother'])
 
 
 def lessons(root):
     """[(number, docname)] of every page of a numbered part of _toc.yml, numbered 1, 2, ... as the book numbers them."""
-    from sphinx_external_toc.parsing import parse_toc_yaml
-    site_map = parse_toc_yaml(Path(root) / '_toc.yml')
-    parts = site_map[site_map.root.docname].subtrees
-    docnames = [re.sub(r'\.(md|ipynb|rst)$', '', name) for part in parts if part.numbered for name in part.files()]
-    return list(enumerate(docnames, 1))
+    return list(enumerate((name for _, numbered, docnames in parts(root) if numbered for name in docnames), 1))
 
 
 def read_notes(root):

@@ -53,6 +53,8 @@ MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in 
 SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
 DATA_ENV = 'MICROGPT_NAMES'
 TRAINING_CHUNK = 'train-loop'  # the chunk that trains; load(trained=True) replaces it by cached weights
+SNAPSHOT_STEPS = (0, 50, 200, 500, 1000)  # the cached run keeps the weights after these many steps
+RUN_FORMAT = 2  # part of the cache key: a cached run of an older format is never read
 
 
 class TangleError(Exception):
@@ -540,14 +542,16 @@ def names_file(root=ROOT):
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-def load(through, root=ROOT, data=None, trained=False):
+def load(through, root=ROOT, data=None, trained=False, before_training=None):
     """Run the program as the chapters have it, through chunk `through`; return its globals as a module.
 
     The program reads input.txt from its working folder, so it runs in a temporary folder where
     input.txt is the names file (or, with no names file here, in _build/ where it may download it).
     What the program prints is kept in the module's `output`. With trained=True the training loop
     is not run: the weights of the cached full run (see trained_run) are put in its place, and the
-    chunks after it run as they would after training.
+    chunks after it run as they would after training. trained=STEP (one of SNAPSHOT_STEPS) does the
+    same with the weights the run had after STEP training steps (0: the initial weights).
+    before_training(module), if given, is called just before the training loop runs.
     """
     book = read_book(root)
     end = book.chunk(through)
@@ -555,7 +559,15 @@ def load(through, root=ROOT, data=None, trained=False):
     module = types.ModuleType('microgpt')
     module.__file__ = PROGRAM
     data = Path(data) if data else names_file(root)
-    run = trained_run(root, data) if trained else None
+    weights = None
+    if trained is not False:
+        run = trained_run(root, data)
+        if trained is True:
+            weights = run['state_dict']
+        elif str(trained) in run['snapshots']:
+            weights = run['snapshots'][str(trained)]
+        else:
+            raise KeyError(f'the cached run has no snapshot after {trained} steps; it has {sorted(map(int, run["snapshots"]))}')
     with contextlib.ExitStack() as stack:
         if data:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -567,14 +579,17 @@ def load(through, root=ROOT, data=None, trained=False):
         stack.enter_context(contextlib.chdir(workdir))
         stack.enter_context(contextlib.redirect_stdout(printed))
         # the chunks before the training loop; then (trained) the cached run's weights; then the rest
-        cut = next((i for i, c in enumerate(chunks) if run and c.name == TRAINING_CHUNK), len(chunks))
+        cut = next((i for i, c in enumerate(chunks) if c.name == TRAINING_CHUNK), len(chunks))
         _run_chunks(chunks[:cut], module)
-        if run:
-            for name, rows in run['state_dict'].items():
+        if weights:
+            for name, rows in weights.items():
                 for row, values in zip(module.state_dict[name], rows):
                     for p, value in zip(row, values):
                         p.data = value
-        _run_chunks(chunks[cut + 1:], module)
+            cut += 1  # the training loop is replaced by the weights
+        elif before_training and cut < len(chunks):
+            before_training(module)
+        _run_chunks(chunks[cut:], module)
     module.output = printed.getvalue()
     return module
 
@@ -590,28 +605,57 @@ def trained_run(root=ROOT, data=None):
     """The full run of the program as the chapters have it, trained once and cached.
 
     Returns a dict: the loss of every step, the samples, the trained weights (state_dict as
-    floats), everything the program printed, and the seconds training took. The cache is
+    floats), the weights after each of SNAPSHOT_STEPS steps ('snapshots', keyed by the step as a
+    string), everything the program printed, and the seconds training took. The cache is
     _build/microgpt-run/<key>.json, keyed by the hash of the tangled program and of the names
     data, so any change to either trains again and an unchanged book never does; each training
     adds a line to _build/microgpt-run/trainings.log, so a build's trainings can be counted.
     """
     book = read_book(root)
     data = Path(data) if data else names_file(root)
-    key = hashlib.sha256(book.text.encode() + (data.read_bytes() if data else b'')).hexdigest()[:16]
-    cache = Path(root) / '_build' / 'microgpt-run' / f'{key}.json'
-    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache = _run_cache(book, data, root, 'run')
     with open(cache.parent / '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two builds at once: the second waits and reads the cache
         if not cache.exists():
-            _train(book, root, data, key, cache)
+            _train(book, root, data, cache)
     return json.loads(cache.read_text(encoding='utf-8'))
 
 
-def _train(book, root, data, key, cache):
+def _run_cache(book, data, root, kind):
+    """_build/microgpt-run/<kind>-<key>.json, key = hash of the program, the names data and RUN_FORMAT."""
+    key = hashlib.sha256(f'{RUN_FORMAT}\n'.encode() + book.text.encode() + (data.read_bytes() if data else b'')).hexdigest()[:16]
+    cache = Path(root) / '_build' / 'microgpt-run' / f'{kind}-{key}.json'
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def _weights(module):
+    """The module's state_dict as plain floats."""
+    return {k: [[p.data for p in row] for row in w] for k, w in module.state_dict.items()}
+
+
+def _training_main(through, root, data):
+    """In a fresh Python: run the whole program, keep snapshots of the weights, print the run as JSON."""
+    snapshots = {}
+
+    def keep_snapshots(module):
+        adam_step = module.adam_step
+        if 0 in SNAPSHOT_STEPS:
+            snapshots['0'] = _weights(module)
+
+        def adam_step_and_snapshot(step):  # the training loop calls the program's adam_step through this
+            adam_step(step)
+            if step + 1 in SNAPSHOT_STEPS:
+                snapshots[str(step + 1)] = _weights(module)
+        module.adam_step = adam_step_and_snapshot
+
+    m = load(through, root, data or None, before_training=keep_snapshots)
+    print(json.dumps({'output': m.output, 'state_dict': _weights(m), 'snapshots': snapshots}))
+
+
+def _train(book, root, data, cache):
     """Run the whole tangled program in a fresh Python and write what trained_run returns to cache."""
-    driver = ('import json, sys, tangle; m = tangle.load(sys.argv[1], sys.argv[2], sys.argv[3] or None); '
-              'print(json.dumps({"output": m.output, "state_dict": '
-              '{k: [[p.data for p in row] for row in w] for k, w in m.state_dict.items()}}))')
+    driver = 'import sys, tangle; tangle._training_main(*sys.argv[1:])'
     began = time.perf_counter()
     done = subprocess.run([sys.executable, '-c', driver, book.chunks[-1].name, str(root), str(data or '')],
                           cwd=ROOT, capture_output=True, text=True)
@@ -624,7 +668,93 @@ def _train(book, root, data, key, cache):
     run['samples'] = [m.group(1) for m in map(re.compile(r'^ *\d+\. (.*)$').match, lines) if m]
     write_atomically(cache, json.dumps(run))
     with open(cache.parent / 'trainings.log', 'a', encoding='utf-8') as log:  # one line per training run
-        log.write(f"{key} {run['seconds']:.1f}s\n")
+        log.write(f"{cache.stem} {run['seconds']:.1f}s\n")
+
+
+def timings(root=ROOT, data=None):
+    """One measurement of the program's speed, shared by every page that cites a time; cached like trained_run.
+
+    Measured once per program and data in a fresh Python, on the program through its Adam step:
+    after one warm-up name, the median over TIMED_NAMES names of the forward pass (name_loss), the
+    backward pass and a whole training step (forward, backward, adam_step) with the garbage collector
+    off, then the median over a few steps with it on, with the seconds spent inside the collector and
+    the collections of each generation per step. Seconds are floats; the names are listed.
+    """
+    book = read_book(root)
+    data = Path(data) if data else names_file(root)
+    cache = _run_cache(book, data, root, 'timings')
+    with open(cache.parent / '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cache.exists():
+            driver = 'import sys, json, tangle; print(json.dumps(tangle._timings_main(*sys.argv[1:])))'
+            done = subprocess.run([sys.executable, '-c', driver, str(root), str(data or '')],
+                                  cwd=ROOT, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f'timing the tangled program failed:\n{done.stderr[-3000:]}')
+            write_atomically(cache, done.stdout)
+    return json.loads(cache.read_text(encoding='utf-8'))
+
+
+TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
+
+
+def _timings_main(root, data):
+    """In a fresh Python: the measurements timings() returns."""
+    import gc
+    import statistics
+    m = load('adam', root, data or None)
+    names = m.docs[:TIMED_NAMES + 1]
+    forward, backward, steps = [], [], []
+    for name in names:
+        began = time.perf_counter()
+        loss = m.name_loss(name)
+        middle = time.perf_counter()
+        loss.backward()
+        ended = time.perf_counter()
+        for p in m.params:
+            p.grad = 0.0
+        forward.append(middle - began)
+        backward.append(ended - middle)
+    del forward[0], backward[0]  # the warm-up name
+
+    saved = [p.data for p in m.params], list(m.adam_m), list(m.adam_v)
+
+    def one_step(step, name):
+        began = time.perf_counter()
+        m.name_loss(name).backward()
+        m.adam_step(step)
+        return time.perf_counter() - began
+
+    def restore():
+        for p, value in zip(m.params, saved[0]):
+            p.data = value
+        m.adam_m[:], m.adam_v[:] = saved[1], saved[2]
+
+    gc.disable()
+    steps_off = [one_step(i, name) for i, name in enumerate(names[1:])]
+    restore()
+    in_gc, collections, started = [0.0], [0, 0, 0], [0.0]
+
+    def watch(phase, info):
+        if phase == 'start':
+            started[0] = time.perf_counter()
+        else:
+            in_gc[0] += time.perf_counter() - started[0]
+            collections[info['generation']] += 1
+
+    on_steps = names[1:4]
+    gc.collect()
+    gc.callbacks.append(watch)
+    gc.enable()
+    steps_on = [one_step(i, name) for i, name in enumerate(on_steps)]
+    gc.disable()
+    gc.callbacks.remove(watch)
+    restore()
+    return {'names': names[1:], 'forward': statistics.median(forward), 'backward': statistics.median(backward),
+            'step_gc_off': statistics.median(steps_off), 'step_gc_on': statistics.median(steps_on),
+            'in_gc_per_step': in_gc[0] / len(on_steps),
+            'collections_per_step': [c / len(on_steps) for c in collections],
+            'forward_each': forward, 'backward_each': backward}
 
 
 def line_span(first, last):

@@ -217,3 +217,23 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
             f'no page of its own for the part {caption!r}'
     assert 'Lesson 1\n' in outline and 'Appendix A\n' in outline
     assert 'undefined references' not in log and '??' not in outline
+    # The code of a cell the HTML hides (figure drawing, hidden setup) is not printed; its output is.
+    hidden = hidden_cell_lines()
+    assert len(hidden) > 20
+    text = re.sub(r'\s+', ' ', outline)
+    visible = 'def gpt(token_id, pos_id, keys, values):'  # a program line the PDF must print: the check can see code
+    assert visible in text
+    printed = [line for line in hidden if re.sub(r'\s+', ' ', line)[:40] in text]
+    assert not printed, f'code of hidden cells printed in the PDF: {printed[:5]}'
+
+
+def hidden_cell_lines():
+    """Distinctive lines (30+ characters) of code cells tagged hide-input, hide-cell or remove-input, book-wide."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    lines = set()
+    for docname in lessons():
+        notebook = read_myst_markdown_notebook(tangle.chapter_file(REPO, docname).read_text(encoding='utf-8'))
+        for cell in notebook.cells:
+            if cell.cell_type == 'code' and {'hide-input', 'hide-cell', 'remove-input'} & set(cell.metadata.get('tags', [])):
+                lines.update(line.strip() for line in cell.source.splitlines() if len(line.strip()) >= 30)
+    return lines

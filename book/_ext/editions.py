@@ -154,9 +154,19 @@ def on_env_updated(app, env):
                                   for number, docname in lessons(app.srcdir)]
 
 
+HIDDEN_INPUT_TAGS = {'tag_hide-input', 'tag_hide-cell', 'tag_remove-input'}  # cells whose code the HTML hides
+
+
 def on_doctree_resolved(app, doctree, docname):
-    """LaTeX outside the teacher edition: no solutions."""
-    if app.builder.format != 'latex' or edition(app) == 'teacher':
+    """LaTeX, every edition: no code of a cell whose code the HTML hides (its output stays).
+    LaTeX outside the teacher edition: no solutions."""
+    if app.builder.format != 'latex':
+        return
+    for cell in list(doctree.findall(nodes.container)):
+        if 'cell' in cell['classes'] and HIDDEN_INPUT_TAGS & set(cell['classes']):
+            for part in [c for c in cell.children if 'cell_input' in c.get('classes', [])]:
+                cell.remove(part)
+    if edition(app) == 'teacher':
         return
     from sphinx_exercise.nodes import solution_node
     for solution in list(doctree.findall(solution_node)):

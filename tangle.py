@@ -24,6 +24,7 @@ Executed cells run the program as the chapters have it so far with ``tangle.load
 """
 
 import argparse
+import bisect
 import contextlib
 import difflib
 import fcntl
@@ -43,10 +44,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 TOC = '_toc.yml'
+CONFIG = '_config.yml'
 PROGRAM = 'microgpt.py'
 CHUNK_DIRECTIVE = '{chunk}'
 NAME_RE = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
-CHUNK_FENCE_RE = re.compile(r'^[ \t\ufeff]*(`{3,}|~{3,})[ \t]*\{chunk\}')  # what a chunk fence looks like to a person
+INVISIBLE = '\u00a0\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff'  # blank to a reader
+CHUNK_FENCE_RE = re.compile(rf'^[ \t{INVISIBLE}]*(`{{3,}}|~{{3,}}|:{{3,}})[ \t{INVISIBLE}]*\{{chunk\}}', re.IGNORECASE)  # to a person
+# Directives whose content the book shows as it is (code, math): a chunk fence inside one is an example.
+# Every other directive's content is read as Markdown, so a chunk fence inside it would be rendered.
+LITERAL_DIRECTIVES = {'code-block', 'code', 'sourcecode', 'code-cell', 'literalinclude', 'math', 'raw', 'eval-rst',
+                      'graphviz', 'mermaid', 'csv-table', 'highlight', 'show', 'chunk', 'glue', 'glue:any',
+                      'glue:text', 'glue:md', 'glue:math', 'glue:figure'}
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
@@ -62,6 +70,19 @@ class TangleError(Exception):
 
     def __init__(self, path, line, message):
         super().__init__(f'{path}:{line}: {message}')
+        self.path, self.line = path, line
+
+
+def shown(text):
+    """text with every character a reader cannot see (and every control character) written as U+XXXX."""
+    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
+
+
+def fence_directive(info):
+    """The directive a fence's info string names, as MyST reads it ('{name} args'), lower-cased; None if none."""
+    parts = info.strip().split(maxsplit=1)
+    name = parts[0] if parts else ''
+    return name[1:-1].lower() if len(name) > 2 and name.startswith('{') and name.endswith('}') else None
 
 
 @dataclass
@@ -92,10 +113,11 @@ class Book:
 
     def chunk(self, name):
         """The chunk called name; KeyError if there is none."""
-        for chunk in self.chunks:
-            if chunk.name == name:
-                return chunk
-        raise KeyError(f"unknown chunk '{name}'")
+        if len(getattr(self, '_by_name', ())) != len(self.chunks):
+            self._by_name = {chunk.name: chunk for chunk in self.chunks}
+        if name not in self._by_name:
+            raise KeyError(f"unknown chunk '{name}'")
+        return self._by_name[name]
 
     @property
     def lines(self):
@@ -120,24 +142,73 @@ class Book:
 
     def locate(self, program_line):
         """(chunk, chapter line) that produce a 1-based program line (clamped to the program)."""
-        program_line = max(1, min(program_line, len(self.lines)))
-        for chunk in self.chunks:
+        if getattr(self, '_starts', (None, -1))[1] != len(self.chunks):
+            self._starts = [c.start for c in self.chunks], len(self.chunks), sum(len(c.lines) for c in self.chunks)
+        starts, _, total = self._starts
+        program_line = max(1, min(program_line, total))
+        index = bisect.bisect_right(starts, program_line) - 1
+        for chunk in self.chunks[max(index, 0):]:
             if chunk.start <= program_line < chunk.start + len(chunk.lines):
                 return chunk, chunk.body_line + program_line - chunk.start
         raise KeyError(program_line)
 
 
 def markdown_parser(root):
-    """MyST's own markdown-it parser, configured with the book's MyST extensions."""
+    """MyST's own markdown-it parser, configured with the book's MyST extensions (parse: myst_enable_extensions)."""
     from markdown_it.renderer import RendererHTML
     from myst_parser.config.main import MdParserConfig
     from myst_parser.parsers.mdit import create_md_parser
-    extensions = set()
-    config_path = Path(root) / '_config.yml'
-    if config_path.exists():
-        config = read_yaml(config_path, '_config.yml')
-        extensions = set(((config or {}).get('parse') or {}).get('myst_enable_extensions') or [])
-    return create_md_parser(MdParserConfig(enable_extensions=extensions), RendererHTML)
+    return create_md_parser(MdParserConfig(enable_extensions=myst_extensions(root)), RendererHTML)
+
+
+def myst_extensions(root):
+    """The MyST extensions _config.yml enables, checked: a mapping at each level, a list of known names."""
+    from myst_parser.config.main import MdParserConfig
+    config_path = Path(root) / CONFIG
+    if not config_path.exists():
+        return set()
+    text = read_chapter(config_path, CONFIG)
+    config = read_yaml(config_path, CONFIG)
+
+    def line_of(key):
+        return next((i for i, line in enumerate(text.splitlines(), 1) if re.match(rf'\s*{key}\s*:', line)), 1)
+
+    if config is None:
+        return set()
+    if not isinstance(config, dict):
+        raise TangleError(CONFIG, 1, f'must be a mapping of settings (key: value), not {type(config).__name__}')
+    parse = config.get('parse')
+    if parse is None:
+        return set()
+    if not isinstance(parse, dict):
+        raise TangleError(CONFIG, line_of('parse'), f"'parse' must be a mapping (myst_enable_extensions: [...]), "
+                                                    f'not {type(parse).__name__}')
+    extensions = parse.get('myst_enable_extensions')
+    if extensions is None:
+        return set()
+    if not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions):
+        raise TangleError(CONFIG, line_of('myst_enable_extensions'),
+                          "'myst_enable_extensions' must be a list of extension names, e.g. [colon_fence, dollarmath]")
+    try:
+        MdParserConfig(enable_extensions=set(extensions))
+    except (ValueError, TypeError):
+        unknown = [e for e in extensions if not _known_myst_extension(e)]
+        at = next((i for i, line in enumerate(text.splitlines(), 1)
+                   if unknown and re.search(rf'(^|[\s\[,-]){re.escape(unknown[0])}\s*($|[\],#])', line)),
+                  line_of('myst_enable_extensions'))
+        raise TangleError(CONFIG, at, f"unknown MyST extension {', '.join(map(repr, map(shown, unknown))) or '?'} "
+                                      'in myst_enable_extensions') from None
+    return set(extensions)
+
+
+def _known_myst_extension(name):
+    """Whether MyST knows the extension name."""
+    from myst_parser.config.main import MdParserConfig
+    try:
+        MdParserConfig(enable_extensions={name})
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def read_yaml(path, rel):
@@ -162,19 +233,35 @@ def toc_docnames(root):
         site_map = parse_toc_yaml(toc_path)
     except (MalformedError, ValueError) as err:
         raise TangleError(TOC, 1, f'not a valid table of contents: {err}') from None
-    order = []
+    from sphinx_external_toc.api import FileItem, GlobItem
+    toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
+
+    def toc_line(docname, after=0):
+        entry = re.compile(rf'^\s*(-\s*)?(file|root):\s*["\']?{re.escape(docname)}(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
+        return next((i for i, text in enumerate(toc_lines, 1) if i > after and entry.match(text)), 1)
+
+    order, seen_at = [], {}
 
     def walk(docname):
-        order.append(re.sub(r'\.(md|ipynb|rst)$', '', docname))
+        name = re.sub(r'\.(md|ipynb|rst)$', '', docname)
+        if name in seen_at:  # e.g. 'a' and 'a.md': the book would show one page, tangle would read it twice
+            line = toc_line(name, seen_at[name])
+            raise TangleError(TOC, line, f"'{name}' is listed twice (first at {TOC}:{seen_at[name]}): "
+                                         'a chapter appears once in the book')
+        seen_at[name] = toc_line(name)
+        order.append(name)
         for subtree in site_map[docname].subtrees:
-            for child in subtree.files():
-                walk(child)
+            for item in subtree.items:
+                if isinstance(item, GlobItem):
+                    line = next((i for i, text in enumerate(toc_lines, 1) if re.match(r'^\s*(-\s*)?glob\s*:', text)), 1)
+                    raise TangleError(TOC, line, f"glob entry '{item}': list the chapters one by one, so that "
+                                                 'the order of the program is written down')
+                if isinstance(item, FileItem):
+                    walk(str(item))
 
     walk(site_map.root.docname)
-    toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
     for docname in order:
-        entry = re.compile(rf'^\s*(-\s*)?(file|root):\s*["\']?{re.escape(docname)}(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
-        line = next((i for i, text in enumerate(toc_lines, 1) if entry.match(text)), 1)
+        line = seen_at[docname]
         if Path(docname).is_absolute() or '..' in Path(docname).parts:
             raise TangleError(TOC, line, f"'{docname}' is outside the book: "
                                          f'chapters are files under the folder of {TOC}')
@@ -211,41 +298,71 @@ def read_chapter(path, rel):
 
 
 def chapter_chunks(parser, text, rel, docname, allow_empty=False):
-    """The chunks written in one chapter, in page order."""
-    if CHUNK_DIRECTIVE not in text:
+    """The chunks written in one chapter, in page order.
+
+    A fence is a chunk exactly when the book renders it as the chunk directive: a top-level backtick
+    fence whose first word is {chunk} (MyST's reading of the info string). Everything a person could
+    take for a chunk that the book would render differently is refused at its line.
+    """
+    if not CHUNK_FENCE_RE.search(text.replace('\n', '\n\n')) and '{chunk}' not in text.lower():
         return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
     for number, raw in enumerate(raw_lines, 1):
         if '\r' in raw[:-1]:  # Markdown would count a line here that this file does not
             raise TangleError(rel, number, 'carriage return (CR) inside a line: save the file with LF line endings')
-    chunks, examples = [], set()
+    chunks, examples, parsed_inside = [], set(), {}
     for token in parser.parse(text):
-        if token.type in ('fence', 'colon_fence') and not token.info.strip().startswith(CHUNK_DIRECTIVE):
-            examples.update(range(token.map[0] + 1, token.map[1]))  # a fence that may show chunk syntax
-        if token.type != 'fence' or not token.info.strip().startswith(CHUNK_DIRECTIVE):
+        if token.type not in ('fence', 'colon_fence') or not token.map:
             continue
         first, end = token.map  # 0-based lines [first, end) of the whole fence
+        directive = fence_directive(token.info)
+        fence_char = token.markup[0]
+        closing = raw_lines[end - 1].strip() if end - 1 < len(raw_lines) else ''
+        closed = end - 1 > first and closing.startswith(token.markup) and set(closing) == {fence_char}
+        if not closed and directive != 'chunk':  # a fence left open swallows the rest of the chapter
+            for number in range(first + 2, end + 1):
+                if CHUNK_FENCE_RE.match(raw_lines[number - 1]):
+                    raise TangleError(rel, number, f'chunk fence inside the fence opened at line {first + 1}, '
+                                                   f'which is never closed: close that fence first')
+        if token.info.strip().lower().startswith(CHUNK_DIRECTIVE) and directive != 'chunk':
+            raise TangleError(rel, first + 1, f"'{shown(token.info.strip())}' is not a chunk to the book (it shows plain "
+                                              'code): put a space between {chunk} and the name')
+        if directive != 'chunk':
+            if token.type == 'colon_fence' or (directive and directive not in LITERAL_DIRECTIVES):
+                for number in range(first + 2, end):
+                    parsed_inside[number] = (directive or token.info.strip() or token.markup, first + 1)
+            else:
+                examples.update(range(first + 2, end))  # 1-based lines of a literal fence: may show chunk syntax
+            continue
+        if token.info.strip().split()[0] != CHUNK_DIRECTIVE:
+            raise TangleError(rel, first + 1, f"'{shown(token.info.strip().split()[0])}': write {CHUNK_DIRECTIVE} in "
+                                              'lower case')
+        if token.type == 'colon_fence':
+            raise TangleError(rel, first + 1, 'chunk fence of colons: write a chunk with backticks, '
+                                              '```{chunk} some-name')
         if token.level > 0:
             raise TangleError(rel, first + 1, 'chunk inside a block quote or list: a chunk must start at the left margin')
         if raw_lines[first][:1].isspace():  # the body would lose its indentation
             raise TangleError(rel, first + 1, 'chunk fence is indented: a chunk must start at the left margin')
-        if token.markup[0] == '~':
+        if fence_char == '~':
             raise TangleError(rel, first + 1, 'chunk fence of tildes: write a chunk with backticks, '
                                               '```{chunk} some-name')
         args = token.info.strip()[len(CHUNK_DIRECTIVE):].split()
-        closing = raw_lines[end - 1].strip() if end - 1 < len(raw_lines) else ''
-        fence_char = token.markup[0]
-        if end - 1 == first or not (closing.startswith(token.markup) and set(closing) == {fence_char}):
+        if not closed:
             raise TangleError(rel, first + 1, f"chunk fence {token.markup} is never closed")
         if not args:
             raise TangleError(rel, first + 1, 'chunk without a name: write ```{chunk} some-name')
         name = args[0]
         if len(args) > 1 or not NAME_RE.match(name):
-            raise TangleError(rel, first + 1, f"chunk name '{' '.join(args)}' is not one kebab-case word")
+            raise TangleError(rel, first + 1, f"chunk name '{shown(' '.join(args))}' is not one kebab-case word")
         lines = token.content.split('\n')[:-1]
+        closer = re.compile(rf'^[ {INVISIBLE}]{{0,3}}{re.escape(fence_char)}{{{len(token.markup)},}}[ \t{INVISIBLE}]*$')
         for number, (raw, line) in enumerate(zip(raw_lines[first + 1:end - 1], lines), first + 2):
             if raw.endswith('\r'):
                 raise TangleError(rel, number, f"CRLF line ending in chunk '{name}'")
+            if closer.match(raw):  # it would close the chunk, but for an invisible character
+                raise TangleError(rel, number, f"'{shown(raw)}' would end chunk '{name}' but for an invisible "
+                                               'character: delete it, or the chunk runs on into the prose')
             if BOM in raw:
                 raise TangleError(rel, number, f"byte order mark (U+FEFF) in chunk '{name}'")
             if CHUNK_FENCE_RE.match(raw):
@@ -253,22 +370,39 @@ def chapter_chunks(parser, text, rel, docname, allow_empty=False):
             if '\0' in raw or raw != line:
                 raise TangleError(rel, number, f"line of chunk '{name}' does not read back verbatim (a NUL character?)")
         if lines and OPTION_RE.match(lines[0]):
-            raise TangleError(rel, first + 2, f"chunk '{name}' starts with a directive option ('{lines[0]}'): "
+            raise TangleError(rel, first + 2, f"chunk '{name}' starts with a directive option ('{shown(lines[0])}'): "
                                               'a chunk takes no options, its body is program lines only')
         if not allow_empty and not any(line.strip() for line in lines):
             raise TangleError(rel, first + 1, f"chunk '{name}' is empty")
         chunks.append(Chunk(name, rel, docname, first + 2, lines))
+    opened = {c.body_line - 1 for c in chunks}
     for number, raw in enumerate(raw_lines, 1):
-        opened = any(c.body_line == number + 1 for c in chunks)
-        if CHUNK_FENCE_RE.match(raw) and not opened and number - 1 not in examples:
-            raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
-                                           '4 spaces, inside HTML, or after an invisible character): '
-                                           'start the line with ```{chunk}')
+        if not CHUNK_FENCE_RE.match(raw) or number in opened or number in examples:
+            continue
+        if number in parsed_inside:
+            inside, at = parsed_inside[number]
+            raise TangleError(rel, number, f'chunk fence inside {shown(inside)} (line {at}): the book would show it '
+                                           'there, but a chunk must stand at the top level of its chapter')
+        raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
+                                       '4 spaces, inside HTML, or after an invisible character): '
+                                       'start the line with ```{chunk}')
     return chunks
 
 
-def read_book(root=ROOT, allow_empty=False):
-    """Parse every chapter in TOC order into a Book; raise TangleError on bad input."""
+def notebook_chunks(path, rel):
+    """A notebook chapter holds no chunk: refuse a chunk fence in any of its cells, at its line in the file."""
+    text = read_chapter(path, rel)
+    for number, line in enumerate(text.split('\n'), 1):
+        if '{chunk}' in line.lower():
+            raise TangleError(rel, number, 'chunk fence in a notebook chapter: the book would show it, but tangle '
+                                           'reads chunks from Markdown chapters only: move it to a .md chapter')
+
+
+def read_book(root=ROOT, allow_empty=False, texts=None):
+    """Parse every chapter in TOC order into a Book; raise TangleError on bad input.
+
+    texts, {chapter path relative to root: text}, stands in for those chapters' files (stitch proves its
+    result on the texts it is about to write)."""
     root = Path(root)
     parser = markdown_parser(root)
     docnames = toc_docnames(root)
@@ -276,10 +410,12 @@ def read_book(root=ROOT, allow_empty=False):
     seen = {}
     for docname in docnames:
         path = chapter_file(root, docname)
+        rel = path.relative_to(root).as_posix()
+        if path.suffix == '.ipynb':
+            notebook_chunks(path, rel)
         if path.suffix != '.md':
             continue
-        rel = path.relative_to(root).as_posix()
-        text = read_chapter(path, rel)
+        text = texts[rel].removeprefix(BOM) if texts and rel in texts else read_chapter(path, rel)
         if not text.strip():
             raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
         for chunk in chapter_chunks(parser, text, rel, docname, allow_empty):
@@ -306,10 +442,12 @@ def read_book(root=ROOT, allow_empty=False):
 
 
 def stray_markdown(root):
-    """Every Markdown file under root outside tooling folders."""
+    """Every Markdown file under root outside tooling folders, except files no book reads: dot-files (editor
+    locks such as .#a.md), backups (a.md~, #a.md#), and links that lead nowhere."""
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith('.')]
-        yield from (Path(folder) / f for f in files if f.endswith('.md'))
+        yield from (Path(folder) / f for f in files
+                    if f.endswith('.md') and not f.startswith(('.', '#')) and (Path(folder) / f).is_file())
 
 
 def write_atomically(path, text):
@@ -318,22 +456,44 @@ def write_atomically(path, text):
 
 
 def write_all_atomically(texts):
-    """Write each {path: text} to a temporary file beside it, then rename them all: every file or none."""
-    temporaries = []
+    """Write each {path: text} to a temporary file beside it, then rename them all: every file or none.
+
+    A path that is a symbolic link is written through: the file it leads to is replaced, the link kept.
+    If a rename fails after others succeeded, the files already replaced get their old bytes back. An
+    OSError names the real file that could not be written, never a temporary one.
+    """
+    temporaries, replaced = [], []
     try:
         for path, text in texts.items():
-            path = Path(path)
-            fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
-            temporaries.append((tmp, path))
+            real = Path(os.path.realpath(path))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f'.{real.name}.', dir=real.parent)
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, str(path)) from None
+            temporaries.append((tmp, real, path))
             with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
                 f.write(text)
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
-        while temporaries:
-            os.replace(*temporaries[0])
-            temporaries.pop(0)
+            os.chmod(tmp, stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o644)
+        old = {real: real.read_bytes() if real.exists() else None for _, real, _ in temporaries}
+        for tmp, real, path in temporaries:
+            try:
+                os.replace(tmp, real)
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, str(path)) from None
+            replaced.append(real)
     except BaseException:
-        for tmp, _ in temporaries:
-            os.unlink(tmp)
+        for tmp, _, _ in temporaries:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        for real in reversed(replaced):  # put back what was already replaced
+            if old[real] is None:
+                os.unlink(real)
+            else:
+                fd, tmp = tempfile.mkstemp(prefix=f'.{real.name}.', dir=real.parent)
+                with os.fdopen(fd, 'wb') as f:
+                    f.write(old[real])
+                os.chmod(tmp, stat.S_IMODE(real.stat().st_mode))
+                os.replace(tmp, real)
         raise
 
 
@@ -442,17 +602,23 @@ def stitched_chapters(book, bodies, name):
     starts, at = {}, 1
     for chunk in book.chunks:
         starts[chunk.name], at = at, at + len(bodies[chunk.name])
+    by_path = {}
+    for chunk in book.chunks:
+        by_path.setdefault(chunk.path, []).append(chunk)
     texts = {}
     for path in dict.fromkeys(c.path for c in book.chunks if bodies[c.name] != c.lines):
-        in_chapter = [c for c in book.chunks if c.path == path]
-        lines = read_utf8(book.root / path, path).split('\n')
-        for chunk in reversed(in_chapter):
-            fence = re.match('`*', lines[chunk.body_line - 2].removeprefix(BOM)).group()
+        in_chapter = by_path[path]
+        old_lines = read_utf8(book.root / path, path).split('\n')
+        lines, copied = [], 0  # the chapter rebuilt in one pass: text between chunks, then each new body
+        for chunk in in_chapter:
+            fence = re.match('`*', old_lines[chunk.body_line - 2].removeprefix(BOM)).group()
             for number, line in enumerate(bodies[chunk.name], starts[chunk.name]):
                 if re.fullmatch(rf' {{0,3}}`{{{len(fence)},}}[ \t]*', line):
                     raise TangleError(name, number, f"this line would close the fence of chunk '{chunk.name}' "
                                                     f'({path}:{chunk.body_line - 1}): lengthen that fence first')
-            lines[chunk.body_line - 1:chunk.body_line - 1 + len(chunk.lines)] = bodies[chunk.name]
+            lines += old_lines[copied:chunk.body_line - 1] + bodies[chunk.name]
+            copied = chunk.body_line - 1 + len(chunk.lines)
+        lines += old_lines[copied:]
         text = '\n'.join(lines)
         first = min(starts[c.name] for c in in_chapter if bodies[c.name] != c.lines)
         try:
@@ -463,6 +629,41 @@ def stitched_chapters(book, bodies, name):
             raise TangleError(name, first, f'cannot stitch: {path} would not read back as these lines')
         texts[book.root / path] = text
     return texts
+
+
+def prove_stitch(book, texts, edited, name):
+    """Refuse (TangleError) unless the stitched chapters are exactly right, before anything is written.
+
+    Read with the new texts in place of the old, the book must tangle to exactly the edited lines with
+    the same chunks in the same places; every line of every chapter outside the chunk bodies must be
+    byte-identical to before; and each chunk whose body changed must be one that held or bordered a
+    changed line of the program.
+    """
+    after = read_book(book.root, texts={Path(p).relative_to(book.root).as_posix(): t for p, t in texts.items()})
+    if after.lines != edited:
+        at = next((i for i, (a, b) in enumerate(zip(after.lines, edited), 1) if a != b), min(len(after.lines), len(edited)) + 1)
+        raise TangleError(name, at, 'cannot stitch safely: the stitched chapters would not tangle to this file')
+    if [(c.name, c.path) for c in after.chunks] != [(c.name, c.path) for c in book.chunks]:
+        raise TangleError(name, 1, 'cannot stitch safely: the stitched chapters would not hold the same chunks')
+    for path, text in texts.items():
+        rel = Path(path).relative_to(book.root).as_posix()
+        outside = []
+        for which, chapter in ((book, read_utf8(path, rel)), (after, text)):
+            lines = chapter.split('\n')
+            inside = {n for c in which.chunks if c.path == rel for n in range(c.body_line - 1, c.body_line - 1 + len(c.lines))}
+            outside.append([line for n, line in enumerate(lines) if n not in inside])
+        if outside[0] != outside[1]:
+            line = next((i for i, (a, b) in enumerate(zip(*outside), 1) if a != b), 1)
+            raise TangleError(rel, line, f'cannot stitch safely: {rel} would change outside its chunks')
+    touched = set()
+    owner = [c.name for c in book.chunks for _ in c.lines]
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, book.lines, edited, autojunk=False).get_opcodes():
+        if tag != 'equal':
+            touched.update(owner[max(i1 - 1, 0):min(i2 + 1, len(owner))])
+    for old, new in zip(book.chunks, after.chunks):
+        if old.lines != new.lines and old.name not in touched:
+            raise TangleError(name, new.start, f"cannot stitch safely: chunk '{old.name}' would change, but no line "
+                                               'of it was edited')
 
 
 def main(argv=None):
@@ -477,7 +678,8 @@ def main(argv=None):
     root = Path(args.root)
     target = Path(args.output) if args.output else root / PROGRAM
     try:
-        book = read_book(root, allow_empty=args.check)  # --check reports an emptied chunk as a difference
+        book = read_book(root)  # every mode refuses what the others refuse
+        refuse_sources(root, book, target)
     except TangleError as err:
         print(f'tangle: {err}', file=sys.stderr)
         return 2
@@ -492,6 +694,11 @@ def main(argv=None):
         if committed == book.text:
             print(f'{target.name} equals the chapters ({len(book.lines)} lines, {len(book.chunks)} chunks).')
             return 0
+        if '\r\n' in committed and committed.replace('\r\n', '\n') == book.text:
+            line = committed[:committed.index('\r\n')].count('\n') + 1
+            print(f'tangle: {target.name}:{line}: CRLF line endings; the chapters tangle to LF endings and '
+                  f'otherwise the same lines: run tangle.py to rewrite it', file=sys.stderr)
+            return 1
         sys.stdout.write(diff(book, committed, target.name))
         print(f'tangle: {target.name} differs from the chapters', file=sys.stderr)
         return 1
@@ -504,6 +711,21 @@ def main(argv=None):
     return 0
 
 
+def refuse_sources(root, book, target):
+    """TangleError if target is a file the book reads: a chapter or other page, _toc.yml, _config.yml, or a
+    local Sphinx extension named in _config.yml; tangle, check and stitch never write over a source."""
+    real = Path(os.path.realpath(target))
+    root = Path(root)
+    sources = {root / TOC, root / CONFIG} | {chapter_file(root, d) for d in book.docnames} | set(stray_markdown(root))
+    config = read_yaml(root / CONFIG, CONFIG) if (root / CONFIG).exists() else None
+    extensions = (((config or {}).get('sphinx') or {}).get('local_extensions') or {}) if isinstance(config, dict) else {}
+    if isinstance(extensions, dict):
+        sources |= {root / str(folder) / f'{name}.py' for name, folder in extensions.items()}
+    if real in {Path(os.path.realpath(p)) for p in sources if p}:
+        raise TangleError(str(target), 1, 'is a file the book reads; tangle.py writes only the program: '
+                                          f'choose another output path')
+
+
 def stitch_command(book, target):
     """`--stitch`: write the edited target's lines back into the chapters (and tidy the target); the exit code."""
     try:
@@ -511,6 +733,7 @@ def stitch_command(book, target):
         edited = program_lines(text, target.name)
         bodies = stitch(book, edited, target.name)
         texts = stitched_chapters(book, bodies, target.name)
+        prove_stitch(book, texts, edited, target.name)
     except TangleError as err:
         print(f'tangle: {err}', file=sys.stderr)
         return 2

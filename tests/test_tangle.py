@@ -69,8 +69,8 @@ def test_check_exits_1_with_a_diff_naming_the_chapter_and_chunk_when_a_chunk_los
         name, tmp_path, capsys):
     """Deleting a chunk's first line in its chapter makes --check fail and point at that chapter and chunk.
 
-    Even a chunk left with no line (or only blank ones): --check reports it as a difference, where
-    tangling or stitching would refuse it as bad input (exit 2 naming its fence).
+    A chunk left with no line (or only blank ones) is bad input in every mode: tangle, --check and
+    --stitch all refuse it with the same message, exit 2, naming its fence.
     """
     root = copy_of_the_book(tmp_path)
     chunk = tangle.read_book(root).chunk(name)
@@ -80,11 +80,12 @@ def test_check_exits_1_with_a_diff_naming_the_chapter_and_chunk_when_a_chunk_los
     del text[chunk.body_line - 1]
     chapter.write_text('\n'.join(text), encoding='utf-8')
     committed = (root / 'microgpt.py').read_bytes()
-    if not any(line.strip() for line in chunk.lines[1:]):  # the chunk is left empty: bad input for tangling
-        assert tangle.main(['--root', str(root), '-o', str(tmp_path / 'out.py')]) == 2
-        assert capsys.readouterr().err == f"tangle: {chunk.path}:{chunk.body_line - 1}: chunk '{name}' is empty\n"
-        assert not (tmp_path / 'out.py').exists()
-
+    if not any(line.strip() for line in chunk.lines[1:]):  # the chunk is left empty: bad input for every mode
+        for mode in ([], ['--check'], ['--stitch']):
+            assert tangle.main(['--root', str(root), '-o', str(root / 'microgpt.py'), *mode]) == 2
+            assert capsys.readouterr().err == f"tangle: {chunk.path}:{chunk.body_line - 1}: chunk '{name}' is empty\n"
+        assert (root / 'microgpt.py').read_bytes() == committed
+        return
     assert tangle.main(['--check', '--root', str(root)]) == 1
     captured = capsys.readouterr()
     hunks = [line for line in captured.out.splitlines() if line.startswith('@@ ')]

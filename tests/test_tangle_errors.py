@@ -157,13 +157,15 @@ def test_chapters_in_parts_and_nested_sections_follow_the_toc_depth_first(tmp_pa
         ('first', 'a.md', 1), ('third', 'sub/c.md', 3), ('second', 'b.md', 4)]
 
 
-def test_a_chunk_inside_a_colon_fence_is_tangled_only_when_config_does_not_enable_colon_fence(tmp_path):
-    """tangle.py parses with the book's MyST extensions: with colon_fence on, a chunk in a ::: note is not a chunk."""
+def test_a_chunk_inside_a_colon_fence_is_tangled_when_colon_fence_is_off_and_refused_when_on(tmp_path):
+    """tangle.py parses with the book's MyST extensions. Without colon_fence, ::: is plain text and the chunk is
+    top-level; with it, the chunk sits inside a note, where the book would render it but tangle takes none."""
     a_md = A + '\n:::{note}\n```{chunk} nested\nz = 3\n```\n:::\n'
     root = two_chapter_book(tmp_path, {'a.md': a_md})
     assert tangle.read_book(root).text == 'x = 1\ny = 2\nz = 3\nprint(x + y)\n'
     write_book(root, {'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence]\n'})
-    assert tangle.read_book(root).text == 'x = 1\ny = 2\nprint(x + y)\n'
+    with pytest.raises(tangle.TangleError, match=r'^a\.md:15: chunk fence inside note \(line 14\)'):
+        tangle.read_book(root)
 
 
 def test_a_longer_fence_may_hold_triple_backticks_and_chunk_lines_keep_their_indentation(tmp_path):

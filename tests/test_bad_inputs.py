@@ -2,8 +2,8 @@
 
 tests/test_tangle_errors.py has one test for each of 16 bad inputs; the table below adds 28 more. Every row
 runs three times (tangle, --check, --stitch), and each run must print exactly `tangle: MESSAGE` on stderr,
-nothing on stdout, and leave every file of the book, microgpt.py included, byte for byte as it was. (One
-exception: --check, which only compares, reports an emptied chunk as a difference, exit 1, naming it.)
+nothing on stdout, and leave every file of the book, microgpt.py included, byte for byte as it was: every
+mode refuses what the others refuse, with the same message.
 """
 
 import os
@@ -92,6 +92,53 @@ BAD = [
                  "_toc.yml:2: 'home' names no file (home.md does not exist)", id='toc-root-missing'),
     pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence\n'},
                  "_config.yml:3: not valid YAML: expected ',' or ']', but got '<stream end>'", id='config-not-yaml'),
+    # one reading of a chunk: what the book would render as a chunk, or would not, is never read otherwise
+    pytest.param({'a.md': chunk_a('x = 1\n', fence='```{Chunk} first')},
+                 "a.md:3: '{Chunk}': write {chunk} in lower case", id='chunk-spelled-with-a-capital'),
+    pytest.param({'a.md': chunk_a('x = 1\n', fence='```{chunk}first')},
+                 "a.md:3: '{chunk}first' is not a chunk to the book (it shows plain code): put a space between "
+                 '{chunk} and the name', id='no-space-before-the-name'),
+    pytest.param({'a.md': '# A\n\n````{exercise}\n```{chunk} first\nx = 1\n```\n````\n'},
+                 'a.md:4: chunk fence inside exercise (line 3): the book would show it there, but a chunk must '
+                 'stand at the top level of its chapter', id='chunk-inside-an-exercise'),
+    pytest.param({'a.md': '# A\n\n````{only} html\n```{chunk} first\nx = 1\n```\n````\n'},
+                 'a.md:4: chunk fence inside only (line 3): the book would show it there, but a chunk must '
+                 'stand at the top level of its chapter', id='chunk-inside-only'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence]\n', 'a.md': '# A\n\n:::{solution} ex-1\n```{chunk} first\nx = 1\n```\n:::\n'},
+                 'a.md:4: chunk fence inside solution (line 3): the book would show it there, but a chunk must '
+                 'stand at the top level of its chapter', id='chunk-inside-a-colon-solution'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence]\n', 'a.md': '# A\n\n::::{dropdown} More\n```{chunk} first\nx = 1\n```\n::::\n'},
+                 'a.md:4: chunk fence inside dropdown (line 3): the book would show it there, but a chunk must '
+                 'stand at the top level of its chapter', id='chunk-inside-a-dropdown'),
+    pytest.param({'a.md': '# A\n\n```python\nopen = True\n\n```{chunk} first\nx = 1\n'},
+                 'a.md:6: chunk fence inside the fence opened at line 3, which is never closed: close that fence first',
+                 id='chunk-after-a-fence-left-open'),
+    pytest.param({'a.md': chunk_a('x = 1\n```\u200b\nProse that would be read as code.\n')},
+                 "a.md:5: '```U+200B' would end chunk 'first' but for an invisible character: delete it, or the "
+                 'chunk runs on into the prose', id='chunk-closed-by-a-line-with-a-zero-width-space'),
+    pytest.param({'a.md': chunk_a('x = 1\n', fence='```{chunk} first\u200b')},
+                 "a.md:3: chunk name 'firstU+200B' is not one kebab-case word", id='invisible-character-in-a-name'),
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: nb'), 'nb.ipynb':
+                  '{"cells": [{"cell_type": "markdown", "metadata": {},\n "source": ["```{chunk} x\\n", "y = 1\\n", "```"]}],\n'
+                  ' "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'},
+                 'nb.ipynb:2: chunk fence in a notebook chapter: the book would show it, but tangle reads chunks from '
+                 'Markdown chapters only: move it to a .md chapter', id='chunk-in-a-notebook-chapter'),
+    # configuration and table of contents of the wrong shape
+    pytest.param({'_config.yml': '- parse\n- x\n'}, '_config.yml:1: must be a mapping of settings (key: value), not list',
+                 id='config-a-list'),
+    pytest.param({'_config.yml': 'title: T\nparse: colon_fence\n'},
+                 "_config.yml:2: 'parse' must be a mapping (myst_enable_extensions: [...]), not str", id='config-parse-a-string'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: colon_fence\n'},
+                 "_config.yml:2: 'myst_enable_extensions' must be a list of extension names, e.g. [colon_fence, dollarmath]",
+                 id='config-extensions-a-string'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions:\n    - colon_fence\n    - colon_fences\n'},
+                 "_config.yml:4: unknown MyST extension 'colon_fences' in myst_enable_extensions", id='config-unknown-extension'),
+    pytest.param({'_toc.yml': 'format: jb-book\nroot: index\nchapters:\n- file: a\n- glob: b*\n'},
+                 "_toc.yml:5: glob entry 'b*': list the chapters one by one, so that the order of the program is written down",
+                 id='toc-glob'),
+    pytest.param({'_toc.yml': TOC + '- file: a.md\n'},
+                 "_toc.yml:6: 'a' is listed twice (first at _toc.yml:4): a chapter appears once in the book",
+                 id='toc-file-listed-twice-under-two-spellings'),
 ]
 
 

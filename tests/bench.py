@@ -5,6 +5,7 @@ printed here, with the commands that produced them, rather than asserted.
 
     python tests/bench.py            everything (about a quarter of an hour on 2 cores)
     python tests/bench.py --quick    skip the two full 1000-step runs of microgpt.py
+    python tests/bench.py --tangle   only tangle.py on large generated books (10,000 chunks)
 """
 
 import os
@@ -71,8 +72,42 @@ def variant(folder, name, steps=None, straightforward=False):
     return name
 
 
+def big_book(folder, chunks, chapters):
+    """A generated book of `chunks` one-line chunks spread evenly over `chapters` chapters; returns folder."""
+    folder.mkdir(parents=True)
+    per = chunks // chapters
+    toc = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: c{i}' for i in range(chapters)]
+    (folder / '_toc.yml').write_text('\n'.join(toc) + '\n', encoding='utf-8')
+    (folder / 'index.md').write_text('# Home\n', encoding='utf-8')
+    for c in range(chapters):
+        parts = [f'# Chapter {c}\n'] + [f'Prose before chunk {k}.\n\n```{{chunk}} c{c}-k{k}\nv_{c}_{k} = {k}\n```\n'
+                                          for k in range(per)]
+        (folder / f'c{c}.md').write_text('\n'.join(parts), encoding='utf-8')
+    return folder
+
+
+def bench_tangle(tmp):
+    """tangle, --check and --stitch (one edited line) on 10,000 chunks in one chapter and in 100: linear time."""
+    for chapters in (1, 100):
+        root = big_book(Path(tmp) / f'big{chapters}', 10_000, chapters)
+        tangle_s = timed([PYTHON, str(REPO / 'tangle.py'), '--root', str(root)])
+        check_s = timed([PYTHON, str(REPO / 'tangle.py'), '--root', str(root), '--check'])
+        program = root / 'microgpt.py'
+        lines = program.read_text(encoding='utf-8').splitlines()
+        lines[len(lines) // 2] += '  # edited'
+        program.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+        stitch_s = timed([PYTHON, str(REPO / 'tangle.py'), '--root', str(root), '--stitch'])
+        where = 'one chapter' if chapters == 1 else f'{chapters} chapters'
+        say(f'10,000 chunks in {where}: tangle / --check / --stitch', f'{tangle_s:.1f} / {check_s:.1f} / {stitch_s:.1f} s',
+            f'python tangle.py --root big{chapters} [--check | --stitch]')
+
+
 def main():
     quick = '--quick' in sys.argv
+    if '--tangle' in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_tangle(tmp)
+        return
     data = tangle.names_file(REPO)
     if data is None:
         sys.exit('bench: no names file: set MICROGPT_NAMES')
@@ -99,6 +134,7 @@ def main():
 
         check = statistics.median(timed([PYTHON, 'tangle.py', '--check'], REPO) for _ in range(3))
         say('tangle.py --check (median of 3)', f'{check:.2f} s', 'python tangle.py --check')
+        bench_tangle(tmp)
 
         # cold and warm book builds, in a copy of the repository: nothing cached, then one edit
         copy = Path(tmp) / 'book'

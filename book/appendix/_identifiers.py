@@ -378,6 +378,13 @@ def uses_links(book, entry):
     return ', '.join(f'{{ref}}`{name} <chunk-{name}>`' for name in names)
 
 
+def constructor_calls(book):
+    """The program lines that call Value(...), which runs Value.__init__."""
+    tree = ast.parse('\n'.join(book.lines))
+    return sorted({node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+                   and isinstance(node.func, ast.Name) and node.func.id == 'Value'})
+
+
 def sort_key(entry):
     """Alphabetical, case and leading underscores ignored."""
     return (entry.name.lower().lstrip('_.'), entry.name)
@@ -417,7 +424,11 @@ def table_markdown(book, entries, with_definition=True, scope_column=False):
         cells.append(description(entry, scope_column))
         if with_definition:
             cells.append(definition_link(book, entry))
-        if entry.kind == METHOD and entry.name.split('.')[-1] in OPERATORS and not entry.uses:
+        if entry.name == 'Value.__init__' and not entry.uses:
+            calls = constructor_calls(book)
+            links = uses_links(book, Identifier(entry.name, entry.kind, entry.scope, entry.line, uses=calls))
+            cells.append(f'every `Value(...)` call: {links}' if links else 'every `Value(...)` call')
+        elif entry.kind == METHOD and entry.name.split('.')[-1] in OPERATORS and not entry.uses:
             cells.append('wherever its operator meets a `Value`')
         else:
             cells.append(uses_links(book, entry) or 'nowhere else')

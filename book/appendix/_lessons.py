@@ -1,7 +1,8 @@
-"""The course index and the line atlas: both generated from the chapters by tangle.read_book().
+"""The course index, the line atlas and the glossary's "first used in" links: generated from the chapters.
 
-Imported by the executed cells of course-index.md and line-atlas.md, and by tests/test_appendix.py.
-Sphinx never reads this file: only the .md files listed in _toc.yml are part of the book.
+Imported by the executed cells of course-index.md and line-atlas.md, by _glossary_hover.py (the first
+lesson that links each glossary term) and by tests/test_appendix.py. Sphinx never reads this file as a
+page: only the .md files listed in _toc.yml are part of the book.
 """
 
 import math
@@ -40,6 +41,7 @@ class Lesson:
     listings: int = 0
     cells: int = 0
     exercises: int = 0
+    runs: list = field(default_factory=list)   # program functions its code cells call: [(name, chunk name)]
 
     @property
     def minutes(self):
@@ -130,6 +132,36 @@ def count_page(text, parser, counts=None):
     return counts
 
 
+NOT_THE_MODEL = {'math', 'random', 'statistics', 'np', 'plt', 'ax', 'fig', 'pathlib', 'tangle', 'sys', 're', 'os'}
+
+
+def program_functions(book):
+    """{name: chunk name} for the program's functions and the ordinary methods of Value (not __x__)."""
+    import _identifiers   # beside this file
+    defined, _ = _identifiers.index(book)
+    found = {}
+    for entry in defined:
+        short = entry.name.split('.')[-1]
+        if entry.kind in (_identifiers.FUNCTION, _identifiers.METHOD) and not short.startswith('__'):
+            found.setdefault(short, book.locate(entry.line)[0].name)
+    return found
+
+
+def code_calls(text, parser, functions):
+    """[(function, chunk defining it)] for the program functions the code cells of MyST text call as obj.name(...)."""
+    found = []
+    for token in parser.parse(text):
+        if token.type in ('fence', 'colon_fence'):
+            name, _ = directive_of(token)
+            if name == 'code-cell':
+                for obj, attr in re.findall(r'(\w+)\s*\.\s*(\w+)\s*\(', directive_body(token.content)[1]):
+                    if attr in functions and obj not in NOT_THE_MODEL:
+                        found.append((attr, functions[attr]))
+            elif name and name not in CODE_DIRECTIVES | PROGRAM_DIRECTIVES | SKIPPED_DIRECTIVES:
+                found += code_calls(directive_body(token.content)[1], parser, functions)
+    return found
+
+
 def front_matter(text):
     """The YAML front matter of a page as a dict ({} when there is none)."""
     match = re.match(r'^---\n(.*?)\n---\n', text, re.S)
@@ -184,6 +216,7 @@ def lessons(root=tangle.ROOT, book=None):
     root = Path(root)
     book = book or tangle.read_book(root)
     parser = tangle.markdown_parser(root)
+    functions = program_functions(book)
     result = []
     number = 0
     for caption, numbered, docnames in toc_parts(root):
@@ -199,10 +232,38 @@ def lessons(root=tangle.ROOT, book=None):
             revisits = list(dict.fromkeys(n for n in chunk_names(book, counts.cited) if n not in own))
             given = front_matter(text).get(OBJECTIVES_KEY)
             given = [str(o) for o in given] if isinstance(given, list) and given else None
+            runs = list(dict.fromkeys(call for call in code_calls(text, parser, functions) if call[1] not in own))
             result.append(Lesson(number, docname, caption, title, chunks, revisits,
                                  given or default_objectives(title, chunks), bool(given),
-                                 counts.words, counts.listings, counts.cells, counts.exercises))
+                                 counts.words, counts.listings, counts.cells, counts.exercises, runs))
     return result
+
+
+def term_targets(text, parser):
+    """The targets of the {term} roles of MyST text, in order, lowercased (as Sphinx looks terms up);
+    directives' bodies included, code skipped."""
+    found = []
+    for token in parser.parse(text):
+        if token.type in ('fence', 'colon_fence'):
+            name, _ = directive_of(token)
+            if name and name not in CODE_DIRECTIVES | PROGRAM_DIRECTIVES | SKIPPED_DIRECTIVES:
+                found += term_targets(directive_body(token.content)[1], parser)
+        for child in token.children or []:
+            if child.type == 'myst_role' and child.meta.get('name') == 'term':
+                found.append(role_target(child.content).lower())
+    return found
+
+
+def term_first_uses(root=tangle.ROOT, book=None):
+    """{term, lowercased: the first Lesson, in book order, whose text links the term with {term}}."""
+    root = Path(root)
+    parser = tangle.markdown_parser(root)
+    first = {}
+    for lesson in lessons(root, book):
+        text = tangle.chapter_file(root, lesson.docname).read_text(encoding='utf-8')
+        for term in term_targets(text, parser):
+            first.setdefault(term, lesson)
+    return first
 
 
 def reading_rule():
@@ -237,16 +298,22 @@ def fence(depth):
     return '`' * (3 + depth)
 
 
-def course_index_markdown(root=tangle.ROOT, book=None):
+def course_index_markdown(root=tangle.ROOT, book=None, part=None, all_lessons=None):
     """MyST Markdown of the course index: per module a heading line, then one block per lesson (title and
-    reading time, the lines it explains, what the reader can do after it)."""
+    reading time, the lines it explains, what the reader can do after it). With part (a module's caption),
+    that module only, without the heading line: the page writes the module headings itself, because
+    headings in a cell's output do not become sections of the page. all_lessons: lessons() if already read."""
     book = book or tangle.read_book(root)
-    all_lessons = lessons(root, book)
+    all_lessons = all_lessons or lessons(root, book)
     out = []
-    for part in dict.fromkeys(lesson.part for lesson in all_lessons):
-        rows = [lesson for lesson in all_lessons if lesson.part == part]
+    for caption in dict.fromkeys(lesson.part for lesson in all_lessons):
+        if part is not None and caption != part:
+            continue
+        rows = [lesson for lesson in all_lessons if lesson.part == caption]
         total = sum(lesson.minutes for lesson in rows)
-        out += [f'```{{rubric}} {part}', '```', '', f'{len(rows)} lessons, about {total} minutes of reading.', '']
+        if part is None:
+            out += [f'```{{rubric}} {caption}', '```', '']
+        out += [f'{len(rows)} lessons, about {total} minutes of reading.', '']
         for lesson in rows:
             if lesson.chunks:
                 lines = 'Explains ' + ', '.join(f'{{lines}}`{c.name}` (`{c.name}`)' for c in lesson.chunks)
@@ -254,6 +321,11 @@ def course_index_markdown(root=tangle.ROOT, book=None):
                 lines = 'No lines of its own: ideas, traced with the code of other lessons'
             if lesson.revisits:
                 lines += '; also refers to ' + chunk_runs(book, lesson.revisits)
+            if not lesson.chunks and lesson.runs:
+                order = [c.name for c in book.chunks]
+                calls = sorted(lesson.runs, key=lambda call: (order.index(call[1]), call[0]))
+                lines += ('; its code cells run ' if not lesson.revisits else ', and its code cells run ') + \
+                    ', '.join(f'{{ref}}`{name}() <chunk-{chunk}>`' for name, chunk in calls)
             marker = '' if lesson.objectives_given else '*'
             out += [f'**{lesson.number}.** {{doc}}`/{lesson.docname}` · about {lesson.minutes} minutes', '',
                     f'{lines}.', '', 'After it you can:', '']

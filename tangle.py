@@ -897,11 +897,13 @@ def _train(book, root, data, cache):
 def timings(root=ROOT, data=None):
     """One measurement of the program's speed, shared by every page that cites a time; cached like trained_run.
 
-    Measured once per program and data in a fresh Python, on the program through its Adam step:
-    after one warm-up name, the median over TIMED_NAMES names of the forward pass (name_loss), the
-    backward pass and a whole training step (forward, backward, adam_step) with the garbage collector
-    off, then the median over a few steps with it on, with the seconds spent inside the collector and
-    the collections of each generation per step. Seconds are floats; the names are listed.
+    Measured once per program and data in a fresh Python, on the program through its Adam step: after
+    one warm-up name, each of TIMED_NAMES names is put through one training step (forward, backward,
+    adam_step) with the garbage collector off and then again with it on, the weights put back each time.
+    Returned: the medians over those names of the forward pass, the backward pass, the step with the
+    collector off and on, the seconds inside the collector, and the ratios backward/forward and
+    collector/step (each the median of the names' own ratios); the mean collections of each generation
+    and objects the collector freed per step. Seconds are floats; the names are listed.
     """
     book = read_book(root)
     data = Path(data) if data else names_file(root)
@@ -922,41 +924,13 @@ TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm
 
 
 def _timings_main(root, data):
-    """In a fresh Python: the measurements timings() returns."""
+    """In a fresh Python: the measurements timings() returns, every figure over the same names."""
     import gc
     import statistics
     m = load('adam', root, data or None)
     names = m.docs[:TIMED_NAMES + 1]
-    forward, backward, steps = [], [], []
-    for name in names:
-        began = time.perf_counter()
-        loss = m.name_loss(name)
-        middle = time.perf_counter()
-        loss.backward()
-        ended = time.perf_counter()
-        for p in m.params:
-            p.grad = 0.0
-        forward.append(middle - began)
-        backward.append(ended - middle)
-    del forward[0], backward[0]  # the warm-up name
-
     saved = [p.data for p in m.params], list(m.adam_m), list(m.adam_v)
-
-    def one_step(step, name):
-        began = time.perf_counter()
-        m.name_loss(name).backward()
-        m.adam_step(step)
-        return time.perf_counter() - began
-
-    def restore():
-        for p, value in zip(m.params, saved[0]):
-            p.data = value
-        m.adam_m[:], m.adam_v[:] = saved[1], saved[2]
-
-    gc.disable()
-    steps_off = [one_step(i, name) for i, name in enumerate(names[1:])]
-    restore()
-    in_gc, collections, started = [0.0], [0, 0, 0], [0.0]
+    in_gc, collections, freed, started = [0.0], [0, 0, 0], [0], [0.0]
 
     def watch(phase, info):
         if phase == 'start':
@@ -964,20 +938,45 @@ def _timings_main(root, data):
         else:
             in_gc[0] += time.perf_counter() - started[0]
             collections[info['generation']] += 1
+            freed[0] += info['collected']
 
-    on_steps = names[1:4]
-    gc.collect()
-    gc.callbacks.append(watch)
-    gc.enable()
-    steps_on = [one_step(i, name) for i, name in enumerate(on_steps)]
+    def one_step(name, collector_on):
+        """Seconds of forward, backward and one adam_step on name; then the weights are put back."""
+        gc.collect()
+        if collector_on:
+            gc.enable()
+        began = time.perf_counter()
+        loss = m.name_loss(name)
+        middle = time.perf_counter()
+        loss.backward()
+        ended = time.perf_counter()
+        m.adam_step(0)
+        done = time.perf_counter()
+        gc.disable()
+        del loss
+        for p, value in zip(m.params, saved[0]):
+            p.data, p.grad = value, 0.0
+        m.adam_m[:], m.adam_v[:] = saved[1], saved[2]
+        return middle - began, ended - middle, done - began
+
     gc.disable()
-    gc.callbacks.remove(watch)
-    restore()
-    return {'names': names[1:], 'forward': statistics.median(forward), 'backward': statistics.median(backward),
-            'step_gc_off': statistics.median(steps_off), 'step_gc_on': statistics.median(steps_on),
-            'in_gc_per_step': in_gc[0] / len(on_steps),
-            'collections_per_step': [c / len(on_steps) for c in collections],
-            'forward_each': forward, 'backward_each': backward}
+    rows = []
+    for name in names:  # the first name only warms up
+        forward, backward, off = one_step(name, False)
+        in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
+        gc.callbacks.append(watch)
+        on = one_step(name, True)[2]
+        gc.callbacks.remove(watch)
+        rows.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
+    rows = rows[1:]
+    median = lambda i: statistics.median(r[i] for r in rows)
+    return {'names': names[1:], 'forward': median(0), 'backward': median(1),
+            'backward_over_forward': statistics.median(r[1] / r[0] for r in rows),
+            'step_gc_off': median(2), 'step_gc_on': median(3), 'in_gc_per_step': median(4),
+            'gc_share': statistics.median(r[4] / r[3] for r in rows),
+            'collections_per_step': [statistics.mean(r[5][g] for r in rows) for g in range(3)],
+            'freed_by_gc_per_step': statistics.mean(r[6] for r in rows),
+            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows]}
 
 
 def line_span(first, last):

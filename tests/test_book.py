@@ -237,3 +237,18 @@ def hidden_cell_lines():
             if cell.cell_type == 'code' and {'hide-input', 'hide-cell', 'remove-input'} & set(cell.metadata.get('tags', [])):
                 lines.update(line.strip() for line in cell.source.splitlines() if len(line.strip()) >= 30)
     return lines
+
+
+def test_every_figure_cell_hides_its_drawing_code():
+    """A cell that makes a numbered figure (mystnb: figure:) folds its code away in the HTML (hide-input or
+    remove-input), so the PDF and the handouts leave it out: readers see the picture, not the plotting."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    shown = []
+    for docname in lessons():
+        notebook = read_myst_markdown_notebook(tangle.chapter_file(REPO, docname).read_text(encoding='utf-8'))
+        for cell in notebook.cells:
+            tags = set(cell.metadata.get('tags', []))
+            if cell.cell_type == 'code' and 'figure' in cell.metadata.get('mystnb', {}) and \
+                    not tags & {'hide-input', 'remove-input', 'hide-cell', 'remove-cell'}:
+                shown.append((docname, cell.metadata['mystnb']['figure'].get('name')))
+    assert not shown, f'figure cells whose drawing code is shown: {shown}'

@@ -37,6 +37,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 from dataclasses import dataclass, field
@@ -297,7 +298,20 @@ def read_chapter(path, rel):
     return read_utf8(path, rel).removeprefix(BOM)
 
 
+_READ = {}  # (chapter, its text, the parser's extensions, ...) -> its chunks: a page loads the program often
+
+
 def chapter_chunks(parser, text, rel, docname, allow_empty=False):
+    """The chunks written in one chapter, in page order (remembered for an unchanged text; fresh copies)."""
+    config = parser.options.get('myst_config')
+    key = (rel, docname, allow_empty, tuple(sorted(config.enable_extensions)) if config else None,
+           hashlib.sha256(text.encode('utf-8', 'surrogatepass')).digest())
+    if key not in _READ:
+        _READ[key] = _chapter_chunks(parser, text, rel, docname, allow_empty)
+    return [Chunk(c.name, c.path, c.docname, c.body_line, list(c.lines)) for c in _READ[key]]
+
+
+def _chapter_chunks(parser, text, rel, docname, allow_empty=False):
     """The chunks written in one chapter, in page order.
 
     A fence is a chunk exactly when the book renders it as the chunk directive: a top-level backtick
@@ -837,11 +851,22 @@ def trained_run(root=ROOT, data=None):
     book = read_book(root)
     data = Path(data) if data else names_file(root)
     cache = _run_cache(book, data, root, 'run')
-    with open(cache.parent / '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two builds at once: the second waits and reads the cache
+    with _locked(cache):  # two builds (or a build and its page) at once: the second waits and reads the cache
         if not cache.exists():
             _train(book, root, data, cache)
     return json.loads(cache.read_text(encoding='utf-8'))
+
+
+@contextlib.contextmanager
+def _locked(cache):
+    """Hold the lock of one cache file while it is made; none is needed to read a cache that exists
+    (it is written whole, by a rename), so a page never waits for a training to read the timings."""
+    if cache.exists():
+        yield
+        return
+    with open(cache.with_suffix('.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _run_cache(book, data, root, kind):
@@ -908,8 +933,7 @@ def timings(root=ROOT, data=None):
     book = read_book(root)
     data = Path(data) if data else names_file(root)
     cache = _run_cache(book, data, root, 'timings')
-    with open(cache.parent / '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _locked(cache):
         if not cache.exists():
             driver = 'import sys, json, tangle; print(json.dumps(tangle._timings_main(*sys.argv[1:])))'
             done = subprocess.run([sys.executable, '-c', driver, str(root), str(data or '')],
@@ -1096,6 +1120,31 @@ def _on_env_get_outdated(app, env, added, changed, removed):
     return sorted(env.found_docs) if previous not in (None, digest) else []
 
 
+NEEDS_RUN_RE = re.compile(r'trained\s*=|trained_run\(')  # a page that waits for the cached run
+
+
+def _on_env_before_read_docs(app, env, docnames):
+    """Train while the other pages execute: a clean build measures the shared timing, then trains the cached
+    run, in the background, and reads first the pages that do not need the run, so both cores work."""
+    needs = set()
+    for docname in docnames:
+        path = chapter_file(app.srcdir, docname)
+        if path and NEEDS_RUN_RE.search(path.read_text(encoding='utf-8', errors='replace')):
+            needs.add(docname)
+    book = app.microgpt_book
+    if not needs or TRAINING_CHUNK not in {c.name for c in book.chunks}:
+        return
+    docnames[:] = [d for d in docnames if d not in needs] + [d for d in docnames if d in needs]
+
+    def prepare():
+        try:
+            timings(app.srcdir)  # a few seconds; the pages that cite a time wait for it, not for the training
+            trained_run(app.srcdir)
+        except Exception:  # a page that needs the run trains (or fails) again, and shows the error
+            pass
+    threading.Thread(target=prepare, name='microgpt-training', daemon=True).start()
+
+
 def setup(app):
     """Register the chunk directive, the lines role and the show directive."""
     chunk_directive, show_directive, lines_role = _sphinx_parts()
@@ -1104,6 +1153,7 @@ def setup(app):
     app.add_role('lines', lines_role)
     app.connect('builder-inited', _on_builder_inited)
     app.connect('env-get-outdated', _on_env_get_outdated)
+    app.connect('env-before-read-docs', _on_env_before_read_docs)
     return {'version': '1.0', 'env_version': 1, 'parallel_read_safe': True, 'parallel_write_safe': True}
 
 

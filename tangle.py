@@ -592,6 +592,23 @@ def stitch(book, edited, name):
                     raise TangleError(name, j + 1, f"lines {j + 1}\u2013{j + size} were moved here from chunk "
                                                    f"'{chunk.name}' ({chunk.path}:{chapter_line}): move code between "
                                                    f'chunks in the chapters, not in {name}')
+    for i1, i2 in removals:  # the same move, aligned by difflib around a blank line: compare the written lines
+        gone = [line for line in old[i1:i2] if line.strip()]
+        if i2 - i1 < MOVE_MIN or not gone:
+            continue
+        for j1, j2 in additions:
+            came = [(j, edited[j]) for j in range(j1, j2) if edited[j].strip()]
+            for at in range(len(came) - len(gone) + 1):
+                if [line for _, line in came[at:at + len(gone)]] != gone:
+                    continue
+                targets = {goes_to[j] and goes_to[j].name for j, _ in came[at:at + len(gone)]}
+                if targets != {owner[k].name for k in range(i1, i2) if old[k].strip()}:
+                    chunk, chapter_line = book.locate(i1 + 1)
+                    first, last = came[at][0] + 1, came[at + len(gone) - 1][0] + 1
+                    moved = f'line {first} was' if first == last else f'lines {first}\u2013{last} were'
+                    raise TangleError(name, first, f"{moved} moved here from chunk "
+                                                   f"'{chunk.name}' ({chunk.path}:{chapter_line}): move code between "
+                                                   f'chunks in the chapters, not in {name}')
     if across:
         i1, i2, j1, j2 = across
         names = ', '.join(dict.fromkeys(f"'{owner[i].name}'" for i in range(i1, i2)))

@@ -71,7 +71,6 @@ class TangleError(Exception):
 
     def __init__(self, path, line, message):
         super().__init__(f'{path}:{line}: {message}')
-        self.path, self.line = path, line
 
 
 def shown(text):
@@ -164,7 +163,6 @@ def markdown_parser(root):
 
 def myst_extensions(root):
     """The MyST extensions _config.yml enables, checked: a mapping at each level, a list of known names."""
-    from myst_parser.config.main import MdParserConfig
     config_path = Path(root) / CONFIG
     if not config_path.exists():
         return set()
@@ -190,15 +188,13 @@ def myst_extensions(root):
     if not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions):
         raise TangleError(CONFIG, line_of('myst_enable_extensions'),
                           "'myst_enable_extensions' must be a list of extension names, e.g. [colon_fence, dollarmath]")
-    try:
-        MdParserConfig(enable_extensions=set(extensions))
-    except (ValueError, TypeError):
-        unknown = [e for e in extensions if not _known_myst_extension(e)]
+    unknown = [e for e in extensions if not _known_myst_extension(e)]
+    if unknown:
         at = next((i for i, line in enumerate(text.splitlines(), 1)
-                   if unknown and re.search(rf'(^|[\s\[,-]){re.escape(unknown[0])}\s*($|[\],#])', line)),
+                   if re.search(rf'(^|[\s\[,-]){re.escape(unknown[0])}\s*($|[\],#])', line)),
                   line_of('myst_enable_extensions'))
-        raise TangleError(CONFIG, at, f"unknown MyST extension {', '.join(map(repr, map(shown, unknown))) or '?'} "
-                                      'in myst_enable_extensions') from None
+        raise TangleError(CONFIG, at, f"unknown MyST extension {', '.join(map(repr, map(shown, unknown)))} "
+                                      'in myst_enable_extensions')
     return set(extensions)
 
 
@@ -301,24 +297,24 @@ def read_chapter(path, rel):
 _READ = {}  # (chapter, its text, the parser's extensions, ...) -> its chunks: a page loads the program often
 
 
-def chapter_chunks(parser, text, rel, docname, allow_empty=False):
+def chapter_chunks(parser, text, rel, docname):
     """The chunks written in one chapter, in page order (remembered for an unchanged text; fresh copies)."""
     config = parser.options.get('myst_config')
-    key = (rel, docname, allow_empty, tuple(sorted(config.enable_extensions)) if config else None,
+    key = (rel, docname, tuple(sorted(config.enable_extensions)) if config else None,
            hashlib.sha256(text.encode('utf-8', 'surrogatepass')).digest())
     if key not in _READ:
-        _READ[key] = _chapter_chunks(parser, text, rel, docname, allow_empty)
+        _READ[key] = _chapter_chunks(parser, text, rel, docname)
     return [Chunk(c.name, c.path, c.docname, c.body_line, list(c.lines)) for c in _READ[key]]
 
 
-def _chapter_chunks(parser, text, rel, docname, allow_empty=False):
+def _chapter_chunks(parser, text, rel, docname):
     """The chunks written in one chapter, in page order.
 
     A fence is a chunk exactly when the book renders it as the chunk directive: a top-level backtick
     fence whose first word is {chunk} (MyST's reading of the info string). Everything a person could
     take for a chunk that the book would render differently is refused at its line.
     """
-    if not CHUNK_FENCE_RE.search(text.replace('\n', '\n\n')) and '{chunk}' not in text.lower():
+    if CHUNK_DIRECTIVE not in text.lower():
         return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
     for number, raw in enumerate(raw_lines, 1):
@@ -386,7 +382,7 @@ def _chapter_chunks(parser, text, rel, docname, allow_empty=False):
         if lines and OPTION_RE.match(lines[0]):
             raise TangleError(rel, first + 2, f"chunk '{name}' starts with a directive option ('{shown(lines[0])}'): "
                                               'a chunk takes no options, its body is program lines only')
-        if not allow_empty and not any(line.strip() for line in lines):
+        if not any(line.strip() for line in lines):
             raise TangleError(rel, first + 1, f"chunk '{name}' is empty")
         chunks.append(Chunk(name, rel, docname, first + 2, lines))
     opened = {c.body_line - 1 for c in chunks}
@@ -412,7 +408,7 @@ def notebook_chunks(path, rel):
                                            'reads chunks from Markdown chapters only: move it to a .md chapter')
 
 
-def read_book(root=ROOT, allow_empty=False, texts=None):
+def read_book(root=ROOT, texts=None):
     """Parse every chapter in TOC order into a Book; raise TangleError on bad input.
 
     texts, {chapter path relative to root: text}, stands in for those chapters' files (stitch proves its
@@ -432,7 +428,7 @@ def read_book(root=ROOT, allow_empty=False, texts=None):
         text = texts[rel].removeprefix(BOM) if texts and rel in texts else read_chapter(path, rel)
         if not text.strip():
             raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
-        for chunk in chapter_chunks(parser, text, rel, docname, allow_empty):
+        for chunk in chapter_chunks(parser, text, rel, docname):
             if chunk.name in seen:
                 first = seen[chunk.name]
                 raise TangleError(rel, chunk.body_line - 1,
@@ -865,13 +861,7 @@ def trained_run(root=ROOT, data=None):
     data, so any change to either trains again and an unchanged book never does; each training
     adds a line to _build/microgpt-run/trainings.log, so a build's trainings can be counted.
     """
-    book = read_book(root)
-    data = Path(data) if data else names_file(root)
-    cache = _run_cache(book, data, root, 'run')
-    with _locked(cache):  # two builds (or a build and its page) at once: the second waits and reads the cache
-        if not cache.exists():
-            _train(book, root, data, cache)
-    return json.loads(cache.read_text(encoding='utf-8'))
+    return _cached('run', root, data, _train)
 
 
 @contextlib.contextmanager
@@ -886,12 +876,28 @@ def _locked(cache):
         yield
 
 
-def _run_cache(book, data, root, kind):
-    """_build/microgpt-run/<kind>-<key>.json, key = hash of the program, the names data and RUN_FORMAT."""
+def _cached(kind, root, data, make):
+    """The JSON cached at _build/microgpt-run/<kind>-<key>.json (key: the hash of the tangled program, the
+    names data and RUN_FORMAT), made first by make(book, root, data, cache) if it is not there. Two builds
+    (or a build and one of its pages) at once: the second waits for the first and reads its cache."""
+    book = read_book(root)
+    data = Path(data) if data else names_file(root)
     key = hashlib.sha256(f'{RUN_FORMAT}\n'.encode() + book.text.encode() + (data.read_bytes() if data else b'')).hexdigest()[:16]
     cache = Path(root) / '_build' / 'microgpt-run' / f'{kind}-{key}.json'
     cache.parent.mkdir(parents=True, exist_ok=True)
-    return cache
+    with _locked(cache):
+        if not cache.exists():
+            make(book, root, data, cache)
+    return json.loads(cache.read_text(encoding='utf-8'))
+
+
+def _in_fresh_python(call, args, what):
+    """The standard output of tangle.<call>(*args) run in a new Python; RuntimeError naming `what` if it fails."""
+    done = subprocess.run([sys.executable, '-c', f'import sys, tangle; tangle.{call}(*sys.argv[1:])', *args],
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f'{what} of the tangled program failed:\n{done.stderr[-3000:]}')
+    return done.stdout
 
 
 def _weights(module):
@@ -920,13 +926,9 @@ def _training_main(through, root, data):
 
 def _train(book, root, data, cache):
     """Run the whole tangled program in a fresh Python and write what trained_run returns to cache."""
-    driver = 'import sys, tangle; tangle._training_main(*sys.argv[1:])'
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, '-c', driver, book.chunks[-1].name, str(root), str(data or '')],
-                          cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f'training run of the tangled program failed:\n{done.stderr[-3000:]}')
-    run = json.loads(done.stdout)
+    run = json.loads(_in_fresh_python('_training_main', [book.chunks[-1].name, str(root), str(data or '')],
+                                      'training run'))
     run['seconds'] = time.perf_counter() - began
     lines = run['output'].replace('\r', '\n').splitlines()
     run['losses'] = [float(m.group(1)) for m in map(re.compile(r'^step +\d+ / \d+ \| loss (\S+)$').match, lines) if m]
@@ -947,25 +949,19 @@ def timings(root=ROOT, data=None):
     collector/step (each the median of the names' own ratios); the mean collections of each generation
     and objects the collector freed per step. Seconds are floats; the names are listed.
     """
-    book = read_book(root)
-    data = Path(data) if data else names_file(root)
-    cache = _run_cache(book, data, root, 'timings')
-    with _locked(cache):
-        if not cache.exists():
-            driver = 'import sys, json, tangle; print(json.dumps(tangle._timings_main(*sys.argv[1:])))'
-            done = subprocess.run([sys.executable, '-c', driver, str(root), str(data or '')],
-                                  cwd=ROOT, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(f'timing the tangled program failed:\n{done.stderr[-3000:]}')
-            write_atomically(cache, done.stdout)
-    return json.loads(cache.read_text(encoding='utf-8'))
+    return _cached('timings', root, data, _time)
+
+
+def _time(book, root, data, cache):
+    """Measure in a fresh Python and write what timings returns to cache."""
+    write_atomically(cache, _in_fresh_python('_timings_main', [str(root), str(data or '')], 'timing'))
 
 
 TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
 
 
 def _timings_main(root, data):
-    """In a fresh Python: the measurements timings() returns, every figure over the same names."""
+    """In a fresh Python: print the measurements timings() returns (JSON), every figure over the same names."""
     import gc
     import statistics
     m = load('adam', root, data or None)
@@ -1011,13 +1007,13 @@ def _timings_main(root, data):
         rows.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
     rows = rows[1:]
     median = lambda i: statistics.median(r[i] for r in rows)
-    return {'names': names[1:], 'forward': median(0), 'backward': median(1),
+    print(json.dumps({'names': names[1:], 'forward': median(0), 'backward': median(1),
             'backward_over_forward': statistics.median(r[1] / r[0] for r in rows),
             'step_gc_off': median(2), 'step_gc_on': median(3), 'in_gc_per_step': median(4),
             'gc_share': statistics.median(r[4] / r[3] for r in rows),
             'collections_per_step': [statistics.mean(r[5][g] for r in rows) for g in range(3)],
             'freed_by_gc_per_step': statistics.mean(r[6] for r in rows),
-            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows]}
+            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows]}))
 
 
 def line_span(first, last):

@@ -227,14 +227,19 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     assert not printed, f'code of hidden cells printed in the PDF: {printed[:5]}'
 
 
+def page_notebooks():
+    """(docname, the page read as MyST-NB reads it into a notebook) for every page of _toc.yml."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    for docname in lessons():
+        yield docname, read_myst_markdown_notebook(tangle.chapter_file(REPO, docname).read_text(encoding='utf-8'))
+
+
 def hidden_cell_lines():
     """Distinctive lines (30+ characters) of code cells tagged hide-input, hide-cell or remove-input, book-wide,
     that appear nowhere the book shows code or text (a visible cell, a listing, the prose); the PDF check
     looks for the whole of each line short enough (70 characters) not to wrap."""
-    from myst_nb.core.read import read_myst_markdown_notebook
     hidden, shown = set(), set()
-    for docname in lessons():
-        notebook = read_myst_markdown_notebook(tangle.chapter_file(REPO, docname).read_text(encoding='utf-8'))
+    for _, notebook in page_notebooks():
         for cell in notebook.cells:
             lines = {line.strip() for line in cell.source.splitlines() if len(line.strip()) >= 30}
             tags = set(cell.metadata.get('tags', []))
@@ -248,10 +253,8 @@ def hidden_cell_lines():
 def test_every_figure_cell_hides_its_drawing_code():
     """A cell that makes a numbered figure (mystnb: figure:) folds its code away in the HTML (hide-input or
     remove-input), so the PDF and the handouts leave it out: readers see the picture, not the plotting."""
-    from myst_nb.core.read import read_myst_markdown_notebook
     shown = []
-    for docname in lessons():
-        notebook = read_myst_markdown_notebook(tangle.chapter_file(REPO, docname).read_text(encoding='utf-8'))
+    for docname, notebook in page_notebooks():
         for cell in notebook.cells:
             tags = set(cell.metadata.get('tags', []))
             if cell.cell_type == 'code' and 'figure' in cell.metadata.get('mystnb', {}) and \

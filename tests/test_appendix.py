@@ -18,9 +18,10 @@ import tangle
 
 REPO = Path(__file__).resolve().parent.parent
 APPENDIX = REPO / 'book' / 'appendix'
-sys.path.insert(0, str(APPENDIX))
+EXTENSIONS = REPO / 'book' / '_ext'
+sys.path[:0] = [str(APPENDIX), str(EXTENSIONS)]
 
-import _glossary_hover  # noqa: E402  (the folder is put on the path just above)
+import glossary_hover  # noqa: E402  (the folders are put on the path just above)
 import _identifiers  # noqa: E402
 import _lessons  # noqa: E402
 
@@ -369,12 +370,12 @@ def test_term_roles_are_found_in_directives_and_across_lines():
 
 
 def test_glossary_links_carry_their_definition_as_a_hover_title(tmp_path):
-    """The _glossary_hover extension puts each term's definition in the title of every link to it."""
+    """The glossary_hover extension puts each term's definition in the title of every link to it."""
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
     src = tmp_path / 'src'
     src.mkdir()
-    (src / 'conf.py').write_text("extensions = ['_glossary_hover']\n")
+    (src / 'conf.py').write_text("extensions = ['glossary_hover']\n")
     (src / 'index.rst').write_text('Index\n=====\n\n.. toctree::\n\n   glossary\n   page\n')
     (src / 'glossary.rst').write_text('Glossary\n========\n\n.. glossary::\n\n   BOS\n      The token that marks'
                                       ' where a name\n      starts and ends.\n\n   vector\n      A list of numbers,'
@@ -389,11 +390,11 @@ def test_glossary_links_carry_their_definition_as_a_hover_title(tmp_path):
     assert 'title="A list of numbers, see BOS."' in page
     glossary = (tmp_path / 'out' / 'glossary.html').read_text(encoding='utf-8')
     assert 'href="#term-BOS" title="The token that marks where a name starts and ends."' in glossary
-    assert _glossary_hover.shorten('word ' * 200).endswith(' \u2026')
+    assert glossary_hover.shorten('word ' * 200).endswith(' \u2026')
 
 
 def test_the_book_enables_the_hover_extension():
     """_config.yml lists the extension with the folder it lives in."""
     config = yaml.safe_load((REPO / '_config.yml').read_text(encoding='utf-8'))
     local = config['sphinx']['local_extensions']
-    assert (REPO / local['_glossary_hover']).resolve() == APPENDIX
+    assert (REPO / local['glossary_hover']).resolve() == EXTENSIONS

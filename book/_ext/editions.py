@@ -15,6 +15,7 @@ Listed under sphinx.local_extensions in _config.yml.
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -49,6 +50,20 @@ def latex_parts(root, engine):
     return '\n'.join([r'\makeatletter'] + lines + [r'\makeatother'])
 
 
+def title_page_facts(root, engine):
+    """\\mgptlines (microgpt.py's line count) and \\mgptversion (the date and commit of the sources) for
+    the title page of _config.yml's maketitle."""
+    lines = len((Path(root) / 'microgpt.py').read_text(encoding='utf-8').splitlines())
+    try:
+        done = subprocess.run(['git', '-C', str(root), 'log', '-1', '--format=%cs %h'],
+                              capture_output=True, text=True, timeout=30)
+        date, commit = done.stdout.split() if done.returncode == 0 else ('', '')
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        date, commit = '', ''
+    version = f'Edition of {date} (commit {commit})' if date else 'Edition built from sources outside git'
+    return rf'\newcommand\mgptlines{{{lines}}}' + '\n' + rf'\newcommand\mgptversion{{{texescape.escape(version, engine)}}}'
+
+
 def lessons(root):
     """[(number, docname)] of every page of a numbered part of _toc.yml, numbered 1, 2, ... as the book numbers them."""
     return list(enumerate((name for _, numbered, docnames in parts(root) if numbered for name in docnames), 1))
@@ -79,11 +94,14 @@ def on_config_inited(app, config):
     if chosen == 'teacher':
         config.html_title = f'{config.html_title or config.project} (teacher edition)'
     if chosen == 'handouts':
-        # A handout is short: no table of contents, no index.
-        config.latex_elements = {**config.latex_elements, 'tableofcontents': '', 'makeindex': '', 'printindex': ''}
+        # A handout is short: Sphinx's own title, no table of contents, no index.
+        config.latex_elements = {**config.latex_elements, 'maketitle': r'\sphinxmaketitle',
+                                 'tableofcontents': '', 'makeindex': '', 'printindex': ''}
     elif '\\mgptpart' in config.latex_elements.get('preamble', ''):
-        # The book's PDF: a page, a contents entry and a bookmark for each part of _toc.yml.
-        preamble = config.latex_elements['preamble'] + '\n' + latex_parts(app.srcdir, config.latex_engine)
+        # The book's PDF: a page, a contents entry and a bookmark for each part of _toc.yml, and the
+        # facts its title page prints.
+        preamble = '\n'.join([config.latex_elements['preamble'], latex_parts(app.srcdir, config.latex_engine),
+                              title_page_facts(app.srcdir, config.latex_engine)])
         config.latex_elements = {**config.latex_elements, 'preamble': preamble}
 
 

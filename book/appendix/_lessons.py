@@ -1,6 +1,6 @@
 """The course index, the line atlas and the glossary's "first used in" links: generated from the chapters.
 
-Imported by the executed cells of course-index.md and line-atlas.md, by _glossary_hover.py (the first
+Imported by the executed cells of course-index.md and line-atlas.md, by book/_ext/glossary_hover.py (the first
 lesson that links each glossary term) and by tests/test_appendix.py. Sphinx never reads this file as a
 page: only the .md files listed in _toc.yml are part of the book.
 """

@@ -9,7 +9,9 @@ links the term, found by _lessons.term_first_uses. It also gives every numbered 
 Listed under sphinx.local_extensions in _config.yml.
 """
 
+import importlib
 import re
+import sys
 from pathlib import Path
 
 from docutils import nodes
@@ -84,7 +86,7 @@ def add_first_uses(app, doctree):
     root = Path(app.srcdir)
     if not (root / '_toc.yml').exists():
         return
-    import _lessons   # this folder is on the path as a local extension; it needs the book's tangle.py
+    _lessons = appendix_module(root, '_lessons')   # it needs the book's tangle.py
     first = _lessons.term_first_uses(root)
     for lesson in {id(l): l for l in first.values()}.values():
         app.env.note_dependency(str(_lessons.tangle.chapter_file(root, lesson.docname)))
@@ -100,6 +102,14 @@ def add_first_uses(app, doctree):
                                          refdoc=app.env.docname, refexplicit=False, refwarn=True)
             definition += nodes.paragraph('', '', nodes.emphasis('', f'First used in lesson {lesson.number}: '),
                                           link, classes=['glossary-first-use'])
+
+
+def appendix_module(root, name):
+    """Import a helper module of the appendix pages (book/appendix/NAME.py), as those pages do."""
+    folder = str(root / 'book' / 'appendix')
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(name)
 
 
 def definitions(env):

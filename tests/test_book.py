@@ -216,6 +216,12 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
         assert any(page.strip() == caption or page.strip().startswith(caption + '\n') for page in pages_text), \
             f'no page of its own for the part {caption!r}'
     assert 'Lesson 1\n' in outline and 'Appendix A\n' in outline
+    # The title page: title, subtitle with the program's real length, the edition and the licences.
+    title = ' '.join(pages_text[0].split())
+    program_lines = len((REPO / 'microgpt.py').read_text(encoding='utf-8').splitlines())
+    assert title.startswith('microgpt, line by line') and f'in {program_lines} lines of plain Python' in title
+    assert re.search(r'Edition of \d{4}-\d\d-\d\d \(commit [0-9a-f]{7,}\)', title), title
+    assert 'CC BY-SA 4.0' in title and 'MIT licence' in title
     assert 'undefined references' not in log and '??' not in outline
     # The code of a cell the HTML hides (figure drawing, hidden setup) is not printed; its output is.
     hidden = hidden_cell_lines()

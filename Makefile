@@ -5,7 +5,7 @@
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
 # make handouts - one PDF per lesson, exercises without solutions, in _build/handouts
-# make a11y - run axe-core through Debian's chromium over every page of _build/html (after make book)
+# make a11y - axe-core through Debian's chromium over every page of _build/html (after make book); fails on any finding
 
 PYTHON ?= python3
 VENV := .venv
@@ -66,8 +66,9 @@ run:
 bench: venv
 	$(PY) tests/bench.py
 
-# Node packages pinned in tests/a11y/package-lock.json; puppeteer-core drives /usr/bin/chromium and never
-# downloads a browser. Not part of make test: CI need not install one.
+# Node packages pinned in tests/a11y/package-lock.json; puppeteer-core drives /usr/bin/chromium (or $CHROMIUM)
+# and never downloads a browser. Every page is checked in the light and the dark colour mode; any violation
+# is printed and exits non-zero. make test runs the same check on its own build (tests/test_book.py).
 a11y:
 	cd tests/a11y && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund && node run_axe.js ../../_build/html
 

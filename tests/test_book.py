@@ -185,6 +185,32 @@ def test_every_page_has_one_h1_and_headings_never_skip_a_level(html_build):
         assert not skips, (page, skips)
 
 
+def test_axe_finds_no_accessibility_violation_on_any_page(html_build):
+    """axe-core (tests/a11y/run_axe.js, what make a11y runs) checks every page in the light and the dark
+    colour mode through Debian's chromium and finds nothing. Needs node, npm and chromium (.ci/run installs
+    chromium); npm ci installs the pinned axe-core and puppeteer-core, without a browser."""
+    _, site = html_build
+    chromium = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    needed = [tool for tool in ('node', 'npm') if not shutil.which(tool)] + \
+        ([] if os.access(chromium, os.X_OK) else [chromium])
+    if needed:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'CI must check accessibility, but {", ".join(needed)} is missing: .ci/run installs it')
+        pytest.skip(f'no {", ".join(needed)} here: make a11y needs Node.js, npm and Debian\'s chromium')
+    a11y = REPO / 'tests' / 'a11y'
+    env = dict(os.environ, PUPPETEER_SKIP_DOWNLOAD='1')
+    npm = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=a11y, env=env,
+                         capture_output=True, text=True, timeout=600)
+    if npm.returncode != 0:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'npm ci failed in tests/a11y:\n{npm.stderr[-2000:]}')
+        pytest.skip(f'npm ci could not install axe-core and puppeteer-core (offline?): {npm.stderr.strip()[-300:]}')
+    done = subprocess.run(['node', 'run_axe.js', str(site)], cwd=a11y, env=dict(env, A11Y_VERBOSE='1'),
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert re.search(r'^0 violations in 0 of \d+ checks', done.stdout, re.M), done.stdout[-2000:]
+
+
 def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     """The PDF builds through LaTeX (xelatex) and has more than one page per lesson."""
     needed = [tool for tool in ('xelatex', 'latexmk', 'pdfinfo') if not shutil.which(tool)]

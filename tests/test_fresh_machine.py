@@ -116,7 +116,7 @@ def test_the_publishing_workflow_passes_actionlint_and_runs_the_makefile_targets
     steps = workflow['jobs']['build']['steps']
     runs = [step['run'] for step in steps if 'run' in step]
     assert [run for run in runs if run.startswith('make ')] == ['make test', 'make pdf', 'make epub', 'make book']
-    assert 'sudo bash .ci/packages' in runs
+    assert 'sudo --preserve-env=CHROMIUM bash .ci/packages' in runs
     upload = next(step for step in steps if step.get('uses', '').startswith('actions/upload-pages-artifact@'))
     assert upload['with']['path'] == '_build/html'
     assert any(step.get('uses', '').startswith('actions/deploy-pages@') for step in workflow['jobs']['publish']['steps'])

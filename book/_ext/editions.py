@@ -213,9 +213,9 @@ def depart_answer_key_only(self, node):
 
 
 def lesson_numbering(number):
-    """LaTeX that numbers a lesson's handout as the book numbers the lesson: sections 19.1, 19.2, ... and
-    figures, tables, listings and equations 19.1, 19.2, ... through the whole lesson (Sphinx's howto
-    numbers them per section, 3.1)."""
+    """LaTeX that numbers a lesson's handout and answer key as the book numbers the lesson: sections 19.1,
+    19.2, ... and figures, tables, listings and equations 19.1, 19.2, ... through the whole lesson (Sphinx's
+    howto layout numbers them 1, 2, ... and 3.1, per section). Exercises carry the book's numbers already."""
     counters = ('figure', 'table', 'literalblock', 'equation')
     return '\n'.join([r'\makeatletter']
                      + [rf'\@removefromreset{{{counter}}}{{{level}}}' for counter in counters

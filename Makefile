@@ -4,7 +4,8 @@
 # make run   - train and sample with microgpt.py on the names data
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
-# make handouts - one PDF per lesson, exercises without solutions, in _build/handouts
+# make handouts - two PDFs per lesson in _build/handouts: the handout (exercises, no solutions) and the
+#                 answer key (every solution, the teaching notes on its first page), both numbered as in the book
 # make a11y - axe-core through Debian's chromium over every page of _build/html (after make book); fails on any finding
 
 PYTHON ?= python3
@@ -18,7 +19,7 @@ export MICROGPT_NAMES ?= $(abspath ../shared/data/names.txt)
 # Where the teacher edition and the handouts go; each keeps its Sphinx work tree in its own _build/.
 TEACHER ?= _build/teacher
 HANDOUTS ?= _build/handouts
-# How many handouts xelatex typesets at once.
+# How many handouts and answer keys xelatex typesets at once.
 LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The edition is chosen per target (teacher, handouts), never inherited from the shell:
 # make book and make pdf always make the student edition.
@@ -45,6 +46,8 @@ teacher: venv
 	MICROGPT_EDITION=teacher $(JB) build . --path-output $(TEACHER) $(JBFLAGS)
 	rm -rf $(TEACHER)/html && cp -r $(TEACHER)/_build/html $(TEACHER)/html
 
+# One Sphinx build writes both LaTeX documents of each lesson (book/_ext/editions.py): lesson-19-attention.tex
+# and lesson-19-attention-answers.tex; xelatex typesets every .tex of the folder.
 handouts: venv
 	MICROGPT_EDITION=handouts $(JB) build . --builder latex --path-output $(HANDOUTS) $(JBFLAGS)
 	$(MAKE) -C $(HANDOUTS)/_build/latex -j$(LATEX_JOBS) all-pdf LATEXMKOPTS=-silent LATEXOPTS=-interaction=nonstopmode

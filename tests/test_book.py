@@ -25,12 +25,7 @@ def build(out, *extra):
                           capture_output=True, text=True, timeout=1800)
 
 
-@pytest.fixture(scope='module')
-def html_build(tmp_path_factory):
-    """One cold HTML build of the book for every test of this module."""
-    out = tmp_path_factory.mktemp('book')
-    done = build(out)
-    return done, out / '_build' / 'html'
+# html_build, one cold HTML build of the book for the session, is in conftest.py: test_editions reads it too.
 
 
 def lessons():
@@ -250,12 +245,7 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     assert 'CC BY-SA 4.0' in title and 'MIT licence' in title
     assert 'undefined references' not in log and '??' not in outline
     # The code of a cell the HTML hides (figure drawing, hidden setup) is not printed; its output is.
-    hidden = hidden_cell_lines()
-    assert len([line for line in hidden if len(line) <= 70]) > 100
-    pdf_lines = {re.sub(r'\s+', ' ', line).strip() for line in outline.splitlines()}
-    visible = 'from collections import Counter'  # a line of a visible cell: the check can see printed code
-    assert visible in pdf_lines
-    printed = [line for line in hidden if len(line) <= 70 and re.sub(r'\s+', ' ', line) in pdf_lines]  # no wrap
+    printed = hidden_code_printed(outline)
     assert not printed, f'code of hidden cells printed in the PDF: {printed[:5]}'
 
 
@@ -280,6 +270,19 @@ def hidden_cell_lines():
             elif 'remove-cell' not in tags:
                 shown |= lines
     return hidden - shown
+
+
+VISIBLE_CODE = 'from collections import Counter'  # a line of a visible cell: the check can see printed code
+
+
+def hidden_code_printed(layout_text):
+    """The lines of hidden cells (hidden_cell_lines, those short enough not to wrap) that a PDF's text, as
+    `pdftotext -layout` gives it, prints whole; it must print VISIBLE_CODE, or the check would see nothing."""
+    hidden = [line for line in hidden_cell_lines() if len(line) <= 70]
+    assert len(hidden) > 100
+    pdf_lines = {re.sub(r'\s+', ' ', line).strip() for line in layout_text.splitlines()}
+    assert VISIBLE_CODE in pdf_lines
+    return [line for line in hidden if re.sub(r'\s+', ' ', line) in pdf_lines]
 
 
 def test_every_figure_cell_hides_its_drawing_code():

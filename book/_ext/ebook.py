@@ -19,7 +19,8 @@ at build time. Nothing changes for the other builders.
               copies its CSS only then, sphinx-mathjax-offline its 24 MB of MathJax), the files the
               EPUB must not carry are deleted, the manifest (content.opf) is written again so that it
               lists every file, each page's item gets the properties EPUB 3 requires ("mathml"; "svg"
-              for inline SVG) and the cover image "cover-image", the NCX names the book by its
+              for inline SVG) and the cover image "cover-image", the contents (nav.xhtml) list the
+              lessons under the parts of _toc.yml with their numbers, the NCX names the book by its
               identifier as the manifest does, and the .epub is zipped again.
 
 Listed under sphinx.local_extensions in _config.yml; the epub_* settings are in its sphinx.config block.
@@ -186,6 +187,41 @@ def manifest_properties(outdir, href, media_type):
     return found
 
 
+NAV = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="{lang}" xml:lang="{lang}">
+  <head>
+    <title>Contents</title>
+  </head>
+  <body>
+    <nav epub:type="toc" id="toc">
+      <h1>Contents</h1>
+      <ol>
+{items}
+      </ol>
+    </nav>
+  </body>
+</html>
+"""
+
+
+def write_nav(app, outdir):
+    """nav.xhtml, the contents an e-reader shows: the landing page, then each part of _toc.yml with its pages,
+    numbered as their headings are (Sphinx's own lists the pages alone, without parts or numbers)."""
+    import editions  # beside this file: the parts of _toc.yml
+    env = app.env
+
+    def entry(docname):
+        number = '.'.join(map(str, env.toc_secnumbers.get(docname, {}).get('', ())))
+        title = (f'{number}. ' if number else '') + env.titles[docname].astext()
+        return f'<li><a href="{escape(app.builder.get_target_uri(docname))}">{escape(title)}</a></li>'
+    items = [entry(app.config.root_doc)]
+    for caption, _, docnames in editions.parts(app.srcdir):
+        items.append(f'<li><span>{escape(caption)}</span>\n<ol>\n' + '\n'.join(map(entry, docnames)) + '\n</ol></li>')
+    (outdir / 'nav.xhtml').write_text(NAV.format(lang=escape(app.config.epub_language), items='\n'.join(items)),
+                                      encoding='utf-8')
+
+
 ITEM_RE = re.compile(r'<item id="([^"]*)" href="([^"]*)" media-type="([^"]*)" />')
 
 
@@ -209,6 +245,7 @@ def on_build_finished(app, exception):
         extra = f' properties="{" ".join(found)}"' if found else ''
         return f'<item id="{match.group(1)}" href="{match.group(2)}" media-type="{match.group(3)}"{extra} />'
     opf.write_text(ITEM_RE.sub(with_properties, opf.read_text(encoding='utf-8')), encoding='utf-8')
+    write_nav(app, outdir)
     ncx = outdir / 'toc.ncx'  # Sphinx writes epub_uid (the name of the identifier) where its value belongs
     ncx.write_text(re.sub(r'(<meta name="dtb:uid" content=")[^"]*"', lambda m: m.group(1) + escape(
         app.config.epub_identifier) + '"', ncx.read_text(encoding='utf-8')), encoding='utf-8')

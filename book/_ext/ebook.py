@@ -47,7 +47,7 @@ STYLESHEET = 'ebook.css'                             # book/_ext/ebook.css, copi
 # (globs): MathJax (sphinx-mathjax-offline), jupyter-book's redirecting index.html, the unlinked styles.
 UNLINKED_STYLES = ('mystnb.*.css', 'togglebutton.css', 'copybutton.css', 'sphinx-thebe.css')
 NOT_IN_THE_EPUB = ('_static/mathjax', 'index.html', *(f'_static/{name}' for name in UNLINKED_STYLES))
-MATHML_NS = 'http://www.w3.org/1998/Math/MathML'
+UNKNOWN_COMMAND_RE = re.compile(r'<m[ion]>(\\[A-Za-z]+)</m[ion]>')  # a command latex2mathml copied as it is
 
 
 def is_epub(app):
@@ -63,7 +63,10 @@ def mathml(translator, node, latex, display):
     from latex2mathml.converter import convert
     try:
         markup = convert(latex.strip(), display=display)
-        ET.fromstring(markup)  # latex2mathml can leave an unescaped "&"; XHTML must be well formed
+        ET.fromstring(markup)  # latex2mathml can leave an unescaped "&" (as in aligned); XHTML must be well formed
+        unknown = UNKNOWN_COMMAND_RE.search(markup)
+        if unknown:
+            raise ValueError(f'latex2mathml does not know {unknown.group(1)}')
     except Exception as err:  # noqa: BLE001 - any failure of the converter is reported the same way
         logger.warning(f'cannot write this formula as MathML ({err}): {latex!r}', location=node, type='ebook')
         return translator.encode(latex)
@@ -85,8 +88,8 @@ def visit_displaymath(translator, node):
         translator.body.append(f'<span class="eqno">({get_node_equation_number(translator, node)})</span>')
     parts = [node.astext()] if node.get('nowrap') else [p for p in node.astext().split('\n\n') if p.strip()]
     for part in parts:
-        if r'\\' in part and not node.get('nowrap'):
-            part = r'\begin{aligned}' + part + r'\end{aligned}'
+        if r'\\' in part and not node.get('nowrap'):  # lines of one formula, aligned at "&", as Sphinx's MathJax does
+            part = r'\begin{split}' + part + r'\end{split}'
         translator.body.append(mathml(translator, node, part, 'block'))
     translator.body.append('</div>\n')
     raise nodes.SkipNode
@@ -142,7 +145,8 @@ def on_builder_inited(app):
     static.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(__file__).with_name(STYLESHEET), static / STYLESHEET)
     app.add_css_file(STYLESHEET)
-    program = (Path(app.srcdir) / 'microgpt.py').read_text(encoding='utf-8').splitlines()
+    source = Path(app.srcdir) / 'microgpt.py'
+    program = source.read_text(encoding='utf-8').splitlines() if source.is_file() else []  # (a test's mini-book)
     subtitle = f'A complete GPT language model in {len(program)} lines of plain Python, explained line by line'
     draw_cover(Path(app.outdir) / COVER, app.config.epub_title, subtitle, app.config.epub_author, program)
 

@@ -13,8 +13,9 @@ at build time. Nothing changes for the other builders.
     ids       sphinx-exercise gives every exercise body the id "exercise-content" (and every solution
               "solution-content"); ids must be unique in XHTML and nothing links there, so they go.
     styles    the pages link book/_ext/ebook.css instead of MyST-NB's stylesheet (nested CSS, which
-              epubcheck and e-readers reject) and those of the script-driven widgets (toggles, copy
-              buttons, thebe), whose files are left out of the EPUB.
+              epubcheck and e-readers reject), sphinx-exercise's (an icon from a font the EPUB does not
+              carry) and those of the script-driven widgets (toggles, copy buttons, thebe), whose files
+              are left out of the EPUB.
     package   at the end of the build, once every extension has copied its files (sphinx-exercise
               copies its CSS only then, sphinx-mathjax-offline its 24 MB of MathJax), the files the
               EPUB must not carry are deleted, the manifest (content.opf) is written again so that it
@@ -45,7 +46,7 @@ DUPLICATE_IDS = {'exercise-content', 'solution-content'}
 STYLESHEET = 'ebook.css'                             # book/_ext/ebook.css, copied to _static
 # Stylesheets of the HTML the EPUB's pages do not link, and files of the output folder the EPUB leaves out
 # (globs): MathJax (sphinx-mathjax-offline), jupyter-book's redirecting index.html, the unlinked styles.
-UNLINKED_STYLES = ('mystnb.*.css', 'togglebutton.css', 'copybutton.css', 'sphinx-thebe.css')
+UNLINKED_STYLES = ('mystnb.*.css', 'exercise.css', 'togglebutton.css', 'copybutton.css', 'sphinx-thebe.css')
 NOT_IN_THE_EPUB = ('_static/mathjax', 'index.html', *(f'_static/{name}' for name in UNLINKED_STYLES))
 UNKNOWN_COMMAND_RE = re.compile(r'<m[ion]>(\\[A-Za-z]+)</m[ion]>')  # a command latex2mathml copied as it is
 
@@ -196,6 +197,7 @@ NAV = """<?xml version="1.0" encoding="UTF-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="{lang}" xml:lang="{lang}">
   <head>
     <title>Contents</title>
+    <style>ol {{ list-style-type: none; }}</style>
   </head>
   <body>
     <nav epub:type="toc" id="toc">

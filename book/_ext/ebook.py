@@ -41,7 +41,6 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 COVER = '_static/microgpt-cover.png'                 # inside the EPUB; epub_cover in _config.yml names it
-COVER_TEMPLATE = 'microgpt-epub-cover.html'          # in book/_ext/templates: the cover page, with alt text
 DUPLICATE_IDS = {'exercise-content', 'solution-content'}
 STYLESHEET = 'ebook.css'                             # book/_ext/ebook.css, copied to _static
 # Stylesheets of the HTML the EPUB's pages do not link, and files of the output folder the EPUB leaves out

@@ -7,6 +7,7 @@
 # make handouts - two PDFs per lesson in _build/handouts: the handout (exercises, no solutions) and the
 #                 answer key (every solution, the teaching notes on its first page), both numbered as in the book
 # make a11y - axe-core through Debian's chromium over every page of _build/html (after make book); fails on any finding
+# make epub - the student edition as an EPUB 3 e-book: _build/epub/microgpt-book.epub (math as MathML, no scripts)
 
 PYTHON ?= python3
 VENV := .venv
@@ -25,7 +26,7 @@ LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # make book and make pdf always make the student edition.
 unexport MICROGPT_EDITION
 
-.PHONY: venv book pdf teacher handouts test tangle check run bench a11y clean
+.PHONY: venv book pdf epub teacher handouts test tangle check run bench a11y clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,12 @@ book: venv
 
 pdf: venv
 	$(JB) build . --builder pdflatex $(JBFLAGS)
+
+# Sphinx's epub builder writes _build/epub/microgpt-book.epub (epub_basename in _config.yml); book/_ext/ebook.py
+# makes it readable without JavaScript. `epubcheck _build/epub/microgpt-book.epub` validates it (tests/test_epub.py).
+epub: venv
+	$(JB) build . --builder custom --custom-builder epub $(JBFLAGS)
+	test -f _build/epub/microgpt-book.epub
 
 # book/_ext/editions.py reads MICROGPT_EDITION; without it a build is the student edition.
 teacher: venv

@@ -3,7 +3,7 @@
 The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets it:
 
     student (default)  HTML: solutions in closed dropdowns; downloadable page sources without them.
-                       LaTeX: no solutions.
+                       LaTeX and EPUB: no solutions.
     teacher            Solutions open on the page, and each lesson starts with its teaching notes
                        (time, prerequisites, misconceptions) from book/teacher-notes.yml.
     handouts           LaTeX: two documents per lesson of _toc.yml, from one build: the handout (its
@@ -228,16 +228,27 @@ def lesson_numbering(number):
 HIDDEN_INPUT_TAGS = {'tag_hide-input', 'tag_hide-cell', 'tag_remove-input'}  # cells whose code the HTML hides
 
 
+def unfolded(app):
+    """True for the outputs where nothing can be folded away and opened on a click: LaTeX, and the EPUB
+    (e-readers run no scripts). They leave out what the HTML folds away."""
+    return app.builder.format == 'latex' or app.builder.name == 'epub'
+
+
 def on_doctree_resolved(app, doctree, docname):
-    """LaTeX, every edition: no code of a cell whose code the HTML hides (its output stays).
+    """LaTeX and EPUB, every edition: no code of a cell whose code the HTML hides (its output stays).
     Handouts: the book's numbering, and the solutions and teaching notes for the answer key only.
-    LaTeX of the student edition: no solutions."""
-    if app.builder.format != 'latex':
+    LaTeX and EPUB outside the teacher edition: no solutions."""
+    if not unfolded(app):
         return
     for cell in list(doctree.findall(nodes.container)):
         if 'cell' in cell['classes'] and HIDDEN_INPUT_TAGS & set(cell['classes']):
-            for part in [c for c in cell.children if 'cell_input' in c.get('classes', [])]:
-                cell.remove(part)
+            for part in [c for c in cell.findall(nodes.Element) if 'cell_input' in c.get('classes', [])]:
+                part.parent.remove(part)
+    if app.builder.format == 'html':
+        # MyST-NB has already wrapped folded parts of cells in <details> (HideCodeCellNode): keep what they hold.
+        from myst_nb.sphinx_ import HideCodeCellNode
+        for fold in list(doctree.findall(HideCodeCellNode)):
+            fold.parent.replace(fold, list(fold.children))  # (replace_self would merge classes)
     if edition(app) == 'teacher':
         return
     from sphinx_exercise.nodes import solution_node

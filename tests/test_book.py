@@ -15,17 +15,7 @@ import pytest
 import tangle
 
 REPO = Path(__file__).resolve().parent.parent
-JUPYTER_BOOK = Path(sys.executable).parent / 'jupyter-book'
-FLAGS = ['-W', '-n', '--keep-going']
-
-
-def build(out, *extra):
-    """Run jupyter-book on the repository into out; return the finished process."""
-    return subprocess.run([str(JUPYTER_BOOK), 'build', str(REPO), '--path-output', str(out), *FLAGS, *extra],
-                          capture_output=True, text=True, timeout=1800)
-
-
-# html_build, one cold HTML build of the book for the session, is in conftest.py: test_editions reads it too.
+# html_build, pdf_build and epub_build, each made once per session in the background, are in conftest.py.
 
 
 def lessons():
@@ -89,14 +79,15 @@ def glued_values(out):
     return values
 
 
-def test_two_clean_builds_give_the_same_program_and_the_same_executed_values(html_build, tmp_path):
-    """Reproducible: a second build from scratch glues exactly the same values (timings aside) into every page."""
+def test_two_clean_builds_give_the_same_program_and_the_same_executed_values(html_build, epub_build):
+    """Reproducible: a second build from scratch (the EPUB's, which executes every page again in its own folder)
+    glues exactly the same values (timings aside) into every page."""
     _, site = html_build
     first = glued_values(site.parent.parent)
     assert sum(len(values) for values in first.values()) > 300
-    done = build(tmp_path)
+    done, epub = epub_build
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    second = glued_values(tmp_path)
+    second = glued_values(epub.parents[2])
     assert first == second
     assert tangle.read_book(REPO).text == (REPO / 'microgpt.py').read_text(encoding='utf-8')
 
@@ -206,22 +197,17 @@ def test_axe_finds_no_accessibility_violation_on_any_page(html_build):
     assert re.search(r'^0 violations in 0 of \d+ checks', done.stdout, re.M), done.stdout[-2000:]
 
 
-def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
+def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(pdf_build):
     """The PDF builds through LaTeX (xelatex) and has more than one page per lesson."""
-    needed = [tool for tool in ('xelatex', 'latexmk', 'pdfinfo') if not shutil.which(tool)]
-    if needed:
-        if os.environ.get('CI') == 'true':
-            pytest.fail(f'CI must build the PDF, but {", ".join(needed)} is missing: .ci/run installs it')
-        pytest.skip(f'no {", ".join(needed)} here: see the README for the Debian packages the PDF needs')
-    done = build(tmp_path, '--builder', 'pdflatex')
+    done, out = pdf_build
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    pdf = tmp_path / '_build' / 'latex' / 'microgpt-book.pdf'
-    log = (tmp_path / '_build' / 'latex' / 'microgpt-book.log').read_text(errors='replace')
+    pdf = out / '_build' / 'latex' / 'microgpt-book.pdf'
+    log = (out / '_build' / 'latex' / 'microgpt-book.log').read_text(errors='replace')
     assert 'XeTeX' in log
     info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r'^Pages:\s+(\d+)', info, re.M).group(1))
     assert pages > len(lessons())
-    tex = (tmp_path / '_build' / 'latex' / 'microgpt-book.tex').read_text(encoding='utf-8')
+    tex = (out / '_build' / 'latex' / 'microgpt-book.tex').read_text(encoding='utf-8')
     for chunk in tangle.read_book(REPO).chunks:
         assert f'firstnumber={chunk.start}' in tex, chunk.name
     # Polish: every part of _toc.yml opens with a page of its own and a contents entry, chapters are

@@ -6,7 +6,6 @@ import html
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,6 @@ import editions  # noqa: E402  (book/_ext is not a package)
 
 JUPYTER_BOOK = Path(sys.executable).parent / 'jupyter-book'
 FLAGS = ['-W', '-n', '--keep-going']
-LATEX_TOOLS = ('xelatex', 'latexmk', 'pdfinfo', 'pdftotext')
 
 
 def lesson_docnames():
@@ -239,21 +237,9 @@ def test_an_unknown_edition_stops_the_build_with_the_choices(mini_book):
 # ---------------------------------------------------------------- the handouts of the real book
 
 @pytest.fixture(scope='module')
-def handouts(tmp_path_factory):
-    """make handouts, once, into a temporary folder: (finished process, folder of the PDFs)."""
-    needed = [tool for tool in LATEX_TOOLS if not shutil.which(tool)]
-    if needed:
-        if os.environ.get('CI') == 'true':
-            pytest.fail(f'CI must build the handouts, but {", ".join(needed)} is missing: .ci/run installs it')
-        pytest.skip(f'no {", ".join(needed)} here: see the README for the Debian packages the PDFs need')
-    out = tmp_path_factory.mktemp('handouts')
-    env = {k: v for k, v in os.environ.items() if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
-    # The virtual environment that runs the tests; -o: use it as it is, without reinstalling it when
-    # requirements.txt is newer.
-    venv = Path(sys.executable).parent.parent
-    done = subprocess.run(['make', '--no-print-directory', '-o', f'{venv}/.installed', 'handouts', f'VENV={venv}', f'HANDOUTS={out}'],
-                          cwd=REPO, capture_output=True, text=True, timeout=3600, env=env)
-    return done, out
+def handouts(handouts_build):
+    """make handouts, once per session in the background (conftest.py): (finished process, folder of the PDFs)."""
+    return handouts_build
 
 
 def test_make_handouts_builds_cleanly(handouts):

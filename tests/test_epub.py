@@ -48,15 +48,7 @@ class Epub:
         return self.zip.read(unquote(href)).decode('utf-8')
 
 
-@pytest.fixture(scope='module')
-def epub_build(tmp_path_factory):
-    """One EPUB build of the book (the student edition) for every test of this module."""
-    out = tmp_path_factory.mktemp('epub')
-    env = {k: v for k, v in os.environ.items() if k != editions.EDITION_VARIABLE}
-    done = subprocess.run([str(JUPYTER_BOOK), 'build', str(REPO), '--path-output', str(out), *FLAGS,
-                           '--builder', 'custom', '--custom-builder', 'epub'],
-                          capture_output=True, text=True, timeout=1800, env=env)
-    return done, out / '_build' / 'epub' / 'microgpt-book.epub'
+# epub_build, the book's EPUB made once per session in the background, is in conftest.py.
 
 
 @pytest.fixture(scope='module')

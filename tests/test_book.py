@@ -41,10 +41,15 @@ def test_every_page_of_the_toc_is_in_the_html(html_build):
 def test_html_listings_carry_the_real_line_numbers_of_microgpt(html_build):
     """Every chunk is rendered with the numbers and the text its lines have in microgpt.py."""
     _, site = html_build
+    assert_listings_show_the_program(lambda docname: (site / f'{docname}.html').read_text(encoding='utf-8'))
+
+
+def assert_listings_show_the_program(page_of):
+    """Every chunk's listing on its page (page_of(docname): the page's markup, HTML or the EPUB's XHTML) has
+    the line numbers and the text its lines have in microgpt.py."""
     program = (REPO / 'microgpt.py').read_text(encoding='utf-8').splitlines()
-    book = tangle.read_book(REPO)
-    for chunk in book.chunks:
-        page = (site / f'{chunk.docname}.html').read_text(encoding='utf-8')
+    for chunk in tangle.read_book(REPO).chunks:
+        page = page_of(chunk.docname)
         anchor = page.index(f'id="chunk-{chunk.name}"')
         block = page[anchor:page.index('</pre>', anchor)]
         numbers = [int(n) for n in re.findall(r'<span class="linenos">\s*(\d+)</span>', block)]

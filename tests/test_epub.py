@@ -115,15 +115,8 @@ def test_the_spine_is_the_cover_then_every_page_of_the_toc_in_order(epub):
 
 def test_listings_carry_the_real_line_numbers_of_microgpt(epub):
     """Every chunk is shown on its page with the numbers and the text its lines have in microgpt.py."""
-    program = (REPO / 'microgpt.py').read_text(encoding='utf-8').splitlines()
-    for chunk in tangle.read_book(REPO).chunks:
-        page = epub.text(f'{chunk.docname}.xhtml')
-        anchor = page.index(f'id="chunk-{chunk.name}"')
-        block = page[anchor:page.index('</pre>', anchor)]
-        numbers = [int(n) for n in re.findall(r'<span class="linenos">\s*(\d+)</span>', block)]
-        assert numbers == list(range(chunk.start, chunk.last + 1)), chunk.name
-        text = html.unescape(re.sub(r'<span class="linenos">[^<]*</span>|<[^>]+>', '', block.split('<pre>', 1)[1]))
-        assert text.splitlines() == program[chunk.start - 1:chunk.last], chunk.name
+    from test_book import assert_listings_show_the_program
+    assert_listings_show_the_program(lambda docname: epub.text(f'{docname}.xhtml'))
 
 
 def prose(page):

@@ -143,7 +143,7 @@ def build_result(request, name):
         what = BUILDS[name][2]
         if os.environ.get('CI') == 'true':
             pytest.fail(f'CI must build {what}, but {", ".join(missing)} is missing: .ci/packages installs it')
-        pytest.skip(f'no {", ".join(missing)} here: see the README for the Debian packages {what} needs')
+        pytest.skip(f'no {", ".join(missing)} here: see the README for the Debian packages needed for {what}')
     return builds(request.config).result(name)
 
 

@@ -5,6 +5,7 @@
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
 # make handouts - one PDF per lesson, exercises without solutions, in _build/handouts
+# make inpage - install Pyodide (pinned, npm ci) so that make book gives every lesson Run buttons; make serve - serve _build/html
 # make a11y - run axe-core through Debian's chromium over every page of _build/html (after make book)
 
 PYTHON ?= python3
@@ -24,7 +25,7 @@ LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # make book and make pdf always make the student edition.
 unexport MICROGPT_EDITION
 
-.PHONY: venv book pdf teacher handouts test tangle check run bench a11y clean
+.PHONY: venv book pdf teacher handouts test tangle check run bench a11y inpage serve clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,7 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-book: venv
+book: venv inpage
 	$(JB) build . $(JBFLAGS)
 
 pdf: venv
@@ -70,6 +71,17 @@ bench: venv
 # downloads a browser. Not part of make test: CI need not install one.
 a11y:
 	cd tests/a11y && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund && node run_axe.js ../../_build/html
+
+# In-page Python (book/_ext/inpage.py): Pyodide's core files from npm, exactly as book/_ext/inpage/package-lock.json
+# pins them. Without npm the book builds all the same, without Run buttons.
+inpage:
+	@if command -v npm >/dev/null; then cd book/_ext/inpage && npm ci --no-audit --no-fund --silent; \
+	else echo "make inpage: no npm here, so the book's cells will not run in the page"; fi
+
+# The built book on http://127.0.0.1:8000/ (PORT=...), .wasm served as application/wasm.
+PORT ?= 8000
+serve:
+	$(PYTHON) book/_ext/inpage/serve.py _build/html $(PORT)
 
 clean:
 	rm -rf _build

@@ -1,0 +1,203 @@
+"""Sphinx extension: the lesson pages' code cells run in the reader's browser (issue 14).
+
+Python is Pyodide's core (CPython compiled to WebAssembly), pinned in book/_ext/inpage/package-lock.json
+and installed there by `make inpage` (npm ci); this extension copies its five core files into the site
+(_inpage/pyodide/), so nothing is fetched from another host. The page loads it lazily, in a Web Worker,
+the first time a reader presses Run (book/_ext/inpage/static/inpage.js and inpage-worker.js).
+
+What the build writes beside the pages, in _inpage/:
+    cells/<page>.json   every code cell of the executed page, in order: its source, whether the page shows
+                        it, and whether it runs only in Jupyter (it draws with matplotlib or graphviz)
+    tangle.py           the page's tangle module: load, Chunk, Book, line_span and the constants are copied
+                        from tangle.py's own source, so the page runs the program exactly as the build does;
+                        read_book, trained_run, timings and names_file read the files below
+    book.json           the chunks of the program (what read_book returns), and microgpt.py
+    run.json            the build's one cached training run (trained_run(): weights, snapshots, losses, samples)
+    timings.json        the build's one timing (timings())
+    names.txt           the names data the build used
+    pagert.py           the runner of cells and the playground's functions
+
+Without node_modules/pyodide (a machine with only Python) or in the teacher edition, nothing is added: the
+pages have no Run buttons. Listed under sphinx.local_extensions in _config.yml.
+"""
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+from sphinx.util import logging
+
+import editions
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent / 'inpage'
+PYODIDE = HERE / 'node_modules' / 'pyodide'
+CORE_FILES = ('pyodide.js', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm', 'python_stdlib.zip',
+              'pyodide-lock.json')
+OUT = '_inpage'
+# What the page's tangle takes from tangle.py itself, definition for definition.
+SHARED = ('PROGRAM', 'TOC', 'TRAINING_CHUNK', 'SNAPSHOT_STEPS', 'Chunk', 'Book', 'load', '_run_chunks',
+          'line_span')
+JUPYTER_ONLY = ('matplotlib', 'graphviz')  # imports the page's Python does not have
+PAGE_TANGLE_HEADER = '''"""tangle, as the book's pages have it in the browser (written by book/_ext/inpage.py).
+
+load(), Chunk, Book and line_span are tangle.py's own definitions, copied at build time; the program,
+the trained run, the timings and the names come from files the build wrote beside the pages.
+"""
+
+import bisect
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tempfile
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / '_inpage'
+_CACHE = {}
+
+
+def _json(name):
+    if name not in _CACHE:
+        _CACHE[name] = json.loads((DATA / name).read_text(encoding='utf-8'))
+    return _CACHE[name]
+
+
+def names_file(root=ROOT):
+    """The names data the build used."""
+    return DATA / 'names.txt'
+
+
+def read_book(root=ROOT, texts=None):
+    """The chunks of the program as the build read them."""
+    book = _json('book.json')
+    return Book(Path(root), book['docnames'], [Chunk(**c) for c in book['chunks']])
+
+
+def trained_run(root=ROOT, data=None):
+    """The build's one cached training run."""
+    return _json('run.json')
+
+
+def timings(root=ROOT, data=None):
+    """The build's one timing of the program."""
+    return _json('timings.json')
+
+'''
+
+
+def enabled(app):
+    return (app.builder.format == 'html' and editions.edition(app) != 'teacher'
+            and all((PYODIDE / name).is_file() for name in CORE_FILES))
+
+
+def page_tangle(tangle_source):
+    """The page's tangle.py: the header above, then SHARED copied from tangle.py's source."""
+    tree = ast.parse(tangle_source)
+    lines = tangle_source.splitlines(keepends=True)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            name = node.name
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+        else:
+            continue
+        if name in SHARED:
+            first = min([node.lineno] + [d.lineno for d in getattr(node, 'decorator_list', [])])
+            found[name] = ''.join(lines[first - 1:node.end_lineno])
+    missing = [name for name in SHARED if name not in found]
+    if missing:
+        raise RuntimeError(f'tangle.py no longer defines {missing}, which the page runtime copies')
+    return PAGE_TANGLE_HEADER + '\n\n'.join(found[name] for name in SHARED) + '\n'
+
+
+def jupyter_only(cell):
+    """Why a cell cannot run in the page, or ''."""
+    source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+    for module in JUPYTER_ONLY:
+        if f'import {module}' in source or f'from {module}' in source:
+            return f'it draws with {module}'
+    for output in cell.get('outputs', []):
+        if any(kind.startswith('image/') for kind in output.get('data', {})):
+            return 'it draws a figure'
+    return ''
+
+
+def page_cells(notebook):
+    cells = []
+    for cell in notebook['cells']:
+        if cell['cell_type'] != 'code':
+            continue
+        tags = cell.get('metadata', {}).get('tags', [])
+        source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+        cells.append({'source': source, 'shown': 'remove-cell' not in tags,
+                      'input': 'remove-cell' not in tags and 'remove-input' not in tags,
+                      'raises': 'raises-exception' in tags, 'jupyter_only': jupyter_only(cell)})
+    return cells
+
+
+def on_builder_inited(app):
+    if app.builder.format != 'html':
+        return
+    if not enabled(app):
+        if editions.edition(app) != 'teacher':
+            logger.info('inpage: no Pyodide in book/_ext/inpage/node_modules (make inpage): no Run buttons')
+        return
+    app.config.html_static_path.append(str(HERE / 'static'))
+    app.add_js_file('inpage.js', defer='defer')
+    app.add_css_file('inpage.css')
+
+
+def on_html_page_context(app, pagename, templatename, context, doctree):
+    if not enabled(app) or doctree is None:
+        return
+    executed = Path(app.outdir).parent / 'jupyter_execute' / f'{pagename}.ipynb'
+    if pagename == 'book/appendix/playground':
+        cells = []
+    elif executed.is_file() and app.env.metadata[pagename].get('kernelspec'):
+        cells = page_cells(json.loads(executed.read_text(encoding='utf-8')))
+    else:
+        return
+    target = Path(app.outdir, OUT, 'cells', f'{pagename}.json')
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({'page': pagename, 'cells': cells}, ensure_ascii=False), encoding='utf-8')
+    pathto = context['pathto']
+    context['metatags'] = context.get('metatags', '') + (
+        f'\n<meta name="microgpt-inpage" content="{pathto(f"{OUT}/cells/{pagename}.json", 1)}"'
+        f' data-root="{pathto(OUT, 1)}/" data-page="{pagename}">')
+
+
+def on_build_finished(app, exception):
+    if exception or not enabled(app):
+        return
+    import tangle
+    out = Path(app.outdir, OUT)
+    (out / 'pyodide').mkdir(parents=True, exist_ok=True)
+    for name in CORE_FILES:
+        shutil.copyfile(PYODIDE / name, out / 'pyodide' / name)
+    root = Path(app.srcdir)
+    book = tangle.read_book(root)
+    chunks = [{'name': c.name, 'path': c.path, 'docname': c.docname, 'body_line': c.body_line,
+               'lines': c.lines, 'start': c.start} for c in book.chunks]
+    (out / 'book.json').write_text(json.dumps({'docnames': book.docnames, 'chunks': chunks}), encoding='utf-8')
+    (out / 'microgpt.py').write_text(book.text, encoding='utf-8')
+    (out / 'tangle.py').write_text(page_tangle(Path(tangle.__file__).read_text(encoding='utf-8')), encoding='utf-8')
+    (out / 'run.json').write_text(json.dumps(tangle.trained_run(root)), encoding='utf-8')
+    (out / 'timings.json').write_text(json.dumps(tangle.timings(root)), encoding='utf-8')
+    shutil.copyfile(tangle.names_file(root), out / 'names.txt')
+    shutil.copyfile(HERE / 'pagert.py', out / 'pagert.py')
+    size = sum(f.stat().st_size for f in out.rglob('*') if f.is_file())
+    logger.info(f'inpage: {size / 1e6:.1f} MB in {OUT}/ (Pyodide core, the program, the trained run, the names)')
+
+
+def setup(app):
+    app.connect('builder-inited', on_builder_inited)
+    app.connect('html-page-context', on_html_page_context)
+    app.connect('build-finished', on_build_finished)
+    return {'version': '1.0', 'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -1,0 +1,50 @@
+// The book's Python, in a Web Worker so the page stays responsive (started by inpage.js on the first Run).
+// It loads Pyodide's core from the site itself (ROOT/pyodide/), puts the files the build wrote beside the
+// pages (ROOT: tangle.py, pagert.py, book.json, run.json, timings.json, names.txt) where the cells expect a
+// checkout of the book (/book), and then answers messages one at a time:
+//   {id, op: 'run', code, label}  -> {id, result: [[kind, text], ...]}   (pagert.run_cell)
+//   {id, op: 'call', fn, args}    -> {id, result: <JSON from pagert.fn(*args)>}
+// A failure of the runtime itself comes back as {id, failed: message}.
+let ready = null;
+
+async function start(root, page) {
+  importScripts(root + 'pyodide/pyodide.js');
+  const began = performance.now();
+  const pyodide = await loadPyodide({indexURL: root + 'pyodide/'});
+  const files = ['tangle.py', 'pagert.py', 'microgpt.py', 'book.json', 'run.json', 'timings.json', 'names.txt'];
+  const texts = await Promise.all(files.map(async name => {
+    const answer = await fetch(root + name);
+    if (!answer.ok) throw new Error(`${root + name}: HTTP ${answer.status}`);
+    return answer.text();
+  }));
+  const fs = pyodide.FS;
+  fs.mkdirTree('/book/_inpage');
+  files.forEach((name, i) => {
+    const where = ['tangle.py', 'microgpt.py'].includes(name) ? '/book/' : '/book/_inpage/';
+    fs.writeFile(where + name, texts[i]);
+  });
+  const folder = '/book/' + page.split('/').slice(0, -1).join('/');  // the page's folder, as in a checkout
+  fs.mkdirTree(folder);
+  pyodide.runPython(`import os, sys; os.chdir(${JSON.stringify(folder)}); sys.path.insert(0, '/book/_inpage')
+import pagert`);
+  return {pyodide, pagert: pyodide.pyimport('pagert'), seconds: (performance.now() - began) / 1000};
+}
+
+let queue = Promise.resolve();
+self.onmessage = event => {
+  const msg = event.data;
+  queue = queue.then(async () => {
+    try {
+      if (msg.op === 'start') {
+        ready ||= start(msg.root, msg.page);
+        const {seconds} = await ready;
+        return postMessage({id: msg.id, result: seconds});
+      }
+      const {pagert} = await ready;
+      const answer = msg.op === 'run' ? pagert.run_cell(msg.code, msg.label) : pagert[msg.fn](...(msg.args || []));
+      postMessage({id: msg.id, result: JSON.parse(answer)});
+    } catch (err) {
+      postMessage({id: msg.id, failed: String(err && err.message || err)});
+    }
+  });
+};

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 DRIVER = REPO / 'tests' / 'inpage'
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 # Five lessons from five modules; every cell with a Run button is run and compared.
-PAGES = ['book/01-data/02-letters-to-numbers.html', 'book/02-autograd/03-the-value-class.html',
+PAGES = ['book/01-data/03-start-and-end.html', 'book/02-autograd/03-the-value-class.html',
          'book/03-architecture/03-softmax.html', 'book/04-training/02-loss.html',
          'book/05-inference/02-temperature.html']
 

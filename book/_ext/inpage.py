@@ -23,6 +23,7 @@ pages have no Run buttons. Listed under sphinx.local_extensions in _config.yml.
 
 import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,10 @@ OUT = '_inpage'
 # What the page's tangle takes from tangle.py itself, definition for definition.
 SHARED = ('PROGRAM', 'TOC', 'TRAINING_CHUNK', 'SNAPSHOT_STEPS', 'Chunk', 'Book', 'load', '_run_chunks',
           'line_span')
-JUPYTER_ONLY = ('matplotlib', 'graphviz')  # imports the page's Python does not have
+# Imports the page's Python cannot serve: the drawing libraries (not in Pyodide's core) and subprocess (a
+# browser starts no other process).
+JUPYTER_ONLY = {'matplotlib': 'it draws with matplotlib', 'graphviz': 'it draws with graphviz',
+                'subprocess': 'it starts other Python processes'}
 PAGE_TANGLE_HEADER = '''"""tangle, as the book's pages have it in the browser (written by book/_ext/inpage.py).
 
 load(), Chunk, Book and line_span are tangle.py's own definitions, copied at build time; the program,
@@ -120,9 +124,9 @@ def page_tangle(tangle_source):
 def jupyter_only(cell):
     """Why a cell cannot run in the page, or ''."""
     source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-    for module in JUPYTER_ONLY:
-        if f'import {module}' in source or f'from {module}' in source:
-            return f'it draws with {module}'
+    for module, why in JUPYTER_ONLY.items():
+        if re.search(rf'^\s*(import\s[\w., ]*\b{module}\b|from\s+{module}\b)', source, re.M):
+            return why
     for output in cell.get('outputs', []):
         if any(kind.startswith('image/') for kind in output.get('data', {})):
             return 'it draws a figure'

@@ -7,7 +7,7 @@
 //   node drive.js SITE playground STEPS       the 20 names at T = 0.5, then STEPS training steps: the losses
 //   node drive.js SITE bench PAGE             seconds from Run to the first output on a fresh load (warm cache)
 //   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1)
-// Requests to any other host are refused and listed in the result ("external").
+// Requests to any other host fail (chromium resolves no other name) and are listed in the result ("external").
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
@@ -29,10 +29,12 @@ function serve(root) {
   return new Promise(done => server.listen(0, '127.0.0.1', () => done(server)));
 }
 
-const outputs = (page, i) => page.evaluate(i => [...document.querySelectorAll('div.cell')]
-  .filter(c => c.querySelector('.inpage-run'))[i].querySelectorAll('.cell_output pre'), i)
-  .then(() => page.evaluate(i => [...[...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i]
-    .querySelectorAll('.cell_output pre')].map(p => p.textContent), i));
+// What a cell's output shows: the text of each block of output, and of each table as its rows of cells.
+const outputs = (page, i) => page.evaluate(i => {
+  const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+  return [...cell.querySelectorAll('.cell_output pre, .cell_output table')].map(node => node.tagName === 'PRE'
+    ? node.textContent : [...node.querySelectorAll('tr')].map(tr => [...tr.children].map(td => td.textContent.trim()).join(' | ')).join('\n'));
+}, i);
 
 async function runCell(page, i) {
   await page.evaluate(i => {
@@ -40,10 +42,17 @@ async function runCell(page, i) {
     delete cell.dataset.inpage;
     cell.querySelector('.inpage-run').click();
   }, i);
-  await page.waitForFunction(i => {
-    const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
-    return ['done', 'failed'].includes(cell.dataset.inpage);
-  }, {timeout: CELL_TIMEOUT, polling: 100}, i);
+  const began = Date.now();
+  for (;;) {  // polled from here: a long cell must not hold one protocol call open
+    const [state, status] = await page.evaluate(i => {
+      const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+      return [cell.dataset.inpage, cell.querySelector('.inpage-status').textContent];
+    }, i);
+    if (process.env.DRIVE_VERBOSE) console.error(`cell ${i}: ${state} ${status}`);
+    if (state === 'done' || state === 'failed') break;
+    if (Date.now() - began > CELL_TIMEOUT) throw new Error(`cell ${i} still ${state} after ${CELL_TIMEOUT / 1000} s: ${status}`);
+    await new Promise(done => setTimeout(done, process.env.DRIVE_VERBOSE ? 2000 : 100));
+  }
   return page.evaluate(i => {
     const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
     return {state: cell.dataset.inpage, status: cell.querySelector('.inpage-status').textContent,
@@ -161,19 +170,20 @@ async function main() {
   const base = `http://127.0.0.1:${server.address().port}/`;
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--allow-file-access-from-files'],
+    protocolTimeout: 0,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--allow-file-access-from-files',
+           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
   });
   const external = [], errors = [];
   try {
     const page = await browser.newPage();
-    await page.setRequestInterception(true);
+    // No request interception (it stalls a Web Worker's requests): chromium resolves no host but 127.0.0.1,
+    // and every request for another host is listed.
     page.on('request', req => {
       const url = req.url();
-      if (url.startsWith(base) || url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:')) return req.continue();
-      external.push(url);
-      req.abort();
+      if (!(url.startsWith(base) || url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:'))) external.push(url);
     });
-    page.on('pageerror', err => errors.push(String(err)));
+    page.on('pageerror', err => { if (/inpage/.test(err.stack || '')) errors.push(String(err.stack)); });  // the theme's own are not ours
     const result = await commands[command](page, base, args, root);
     console.log(JSON.stringify({result, external, errors}));
   } finally {

@@ -44,10 +44,29 @@
     return node;
   }
   function outputBlock(kind, text) {
-    if (!text.endsWith('\n')) text += '\n';  // as the build's highlighter ends every output
+    if (kind === 'markdown') return markdownBlock(text);
+    text = text.replace(/^\n+|\n+$/g, '') + '\n';  // as the build's highlighter shows every output
     const pre = element('pre', {textContent: text});
     return element('div', {className: `output inpage-${kind}${kind === 'stdout' ? ' stream' : ''}`},
                    [element('div', {className: 'highlight'}, [pre])]);
+  }
+  // Markdown a cell displays: a pipe table becomes a table, anything else a paragraph; `code` stays code and
+  // a MyST role shows its text ({ref}`x` shows x, not the title the book's build puts there).
+  function inline(text) {
+    const parts = text.replace(/\{[a-z:-]+\}`([^`]*)`/g, '$1').split(/`([^`]*)`/);
+    return parts.map((part, i) => (i % 2 ? element('code', {textContent: part}) : part.replace(/\*\*/g, '')));
+  }
+  function markdownBlock(text) {
+    const lines = text.trim().split('\n');
+    const cellsOf = line => line.trim().replace(/^\||\|$/g, '').split('|').map(c => c.trim());
+    if (lines.length > 1 && /^\s*\|?\s*:?-{3,}/.test(lines[1])) {
+      const right = cellsOf(lines[1]).map(c => c.endsWith(':'));
+      const row = (line, tag) => element('tr', {}, cellsOf(line).map((c, i) => element(tag,
+        {className: right[i] ? 'text-right' : '', ...(tag === 'th' ? {scope: 'col'} : {})}, [element('p', {}, inline(c))])));
+      return element('div', {className: 'output inpage-markdown'}, [element('table', {className: 'table'}, [
+        element('thead', {}, [row(lines[0], 'th')]), element('tbody', {}, lines.slice(2).map(l => row(l, 'td')))])]);
+    }
+    return element('div', {className: 'output inpage-markdown'}, text.trim().split(/\n\s*\n/).map(p => element('p', {}, inline(p))));
   }
 
   // ---------------------------------------------------------------- lesson pages

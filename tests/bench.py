@@ -122,7 +122,7 @@ def bench_inpage(per_step):
     say('in page: Run to first output, fresh page, warm cache (median of 3)', f'{first:.1f} s',
         f'node tests/inpage/drive.js _build/html bench {page}')
     played = drive('playground', '30')
-    browser_step = float(played['perStep'].split(', ')[-1].split()[0])
+    browser_step = played['perStep']
     say('in page: seconds per training step (30 steps)', f'{browser_step:.3f} s', 'node tests/inpage/drive.js _build/html playground 30')
     if per_step:
         say('  ratio, in page / CPython', f'{browser_step / per_step:.2f}', '')

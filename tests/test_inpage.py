@@ -83,7 +83,7 @@ def test_every_cell_of_five_lessons_runs_in_the_page_and_prints_what_the_build_p
 
 
 def test_an_edited_cell_prints_its_new_output_and_reset_puts_the_book_back(site):
-    done = drive(site, 'edit', PAGES[1], 0, 'print(c * 7, "edited")\n1 / 0')
+    done = drive(site, 'edit', PAGES[1], 0, 'a, b = 2.0, -3.0\nc = a * b * 7\nprint(c, "edited")\n1 / 0')
     assert done['edited'][0] == '-42.0 edited\n', done
     assert done['edited'][1].startswith('Traceback (most recent call last)') and 'ZeroDivisionError' in done['edited'][1]
     assert done['reset'] == done['before'] and done['editorGone']

@@ -113,11 +113,15 @@ const commands = {
     await page.waitForSelector('#microgpt-playground button');
     const click = text => page.evaluate(text => [...document.querySelectorAll('#microgpt-playground button')]
       .find(b => b.textContent === text).click(), text);
-    const done = sel => page.waitForFunction(sel => /^Done|Error|refuse|only/.test(document.querySelector(sel).textContent),
-      {timeout: CELL_TIMEOUT, polling: 50}, sel);
+    const done = async sel => {
+      await page.waitForFunction(sel => !/^(Starting|Working)|^$/.test(document.querySelector(sel).textContent),
+        {timeout: CELL_TIMEOUT, polling: 50}, sel);
+      const text = await page.$eval(sel, s => s.textContent);
+      if (!text.startsWith('Done')) throw new Error(`playground: ${text}`);
+    };
     let began = Date.now();
     await click('Invent names');
-    await done('#pg-names ~ .inpage-status, #microgpt-playground p.inpage-status');
+    await done('#microgpt-playground p.inpage-status');
     const firstNames = (Date.now() - began) / 1000;
     const names = await page.$$eval('#pg-names li', items => items.map(li => li.textContent));
     began = Date.now();
@@ -126,7 +130,7 @@ const commands = {
     await done('#microgpt-playground p.inpage-status');
     const namesAgain = (Date.now() - began) / 1000;
     await click('Explain one name');
-    await page.waitForSelector('#pg-explain table', {timeout: CELL_TIMEOUT});
+    await page.waitForSelector("#pg-explain table", {timeout: CELL_TIMEOUT}).catch(async err => { throw new Error(err.message + " status: " + await page.$eval("#microgpt-playground p.inpage-status", s => s.textContent)); });
     const explainRows = await page.$$eval('#pg-explain tbody tr', rows => rows.length);
     await page.$eval('#pg-training-steps', (input, steps) => { input.value = steps; }, steps);
     began = Date.now();
@@ -135,8 +139,9 @@ const commands = {
       {timeout: CELL_TIMEOUT * 4, polling: 100}, steps);
     const trainSeconds = (Date.now() - began) / 1000;
     const losses = (await page.$eval('#pg-losses', p => p.textContent)).trim().split('\n').map(l => l.split('loss ')[1]);
-    const perStep = await page.$eval('#pg-train-status', s => s.textContent);
-    return {names, firstNames, namesAgain, explainRows, losses, trainSeconds, perStep};
+    const perStep = Number(await page.$eval('#microgpt-playground', box => box.dataset.secondsPerStep));
+    const trainStatus = await page.$eval('#pg-train-status', s => s.textContent);
+    return {names, firstNames, namesAgain, explainRows, losses, trainSeconds, perStep, trainStatus};
   },
   async bench(page, base, [name]) {
     await lessonReady(page, base, name);  // warms the cache: Pyodide's files are fetched once
@@ -151,7 +156,7 @@ const commands = {
     await lessonReady(page, base, name);
     if (name.includes('playground')) {
       await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
-      await page.waitForSelector('#pg-explain table', {timeout: CELL_TIMEOUT});
+      await page.waitForSelector("#pg-explain table", {timeout: CELL_TIMEOUT}).catch(async err => { throw new Error(err.message + " status: " + await page.$eval("#microgpt-playground p.inpage-status", s => s.textContent)); });
       await page.evaluate(() => document.querySelector('#microgpt-playground').scrollIntoView());
     } else if (run) {
       const i = Number(run);

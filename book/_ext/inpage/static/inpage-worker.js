@@ -25,7 +25,7 @@ async function start(root, page) {
   });
   const folder = '/book/' + page.split('/').slice(0, -1).join('/');  // the page's folder, as in a checkout
   fs.mkdirTree(folder);
-  pyodide.runPython(`import os, sys; os.chdir(${JSON.stringify(folder)}); sys.path.insert(0, '/book/_inpage')
+  pyodide.runPython(`import os, sys; os.chdir(${JSON.stringify(folder)}); sys.path.insert(0, '/book/_inpage'); sys.path.append('/book')
 import pagert`);
   return {pyodide, pagert: pyodide.pyimport('pagert'), seconds: (performance.now() - began) / 1000};
 }

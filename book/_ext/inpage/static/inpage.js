@@ -108,6 +108,7 @@
       const staticOutput = cell.node.querySelector('.cell_output');
       const kept = staticOutput ? [...staticOutput.childNodes] : [];
       cell.status = status;
+      cell.label = label;
       cell.code = () => cell.editor ? cell.editor.value : cell.source;
       cell.show = (outputs, note) => {
         let box = cell.node.querySelector('.cell_output');
@@ -139,7 +140,7 @@
   }
 
   async function execute(cell) {
-    const label = cell.shown ? `cell ${cell.index + 1}` : `hidden cell ${cell.index + 1}`;
+    const label = cell.label || 'hidden cell';
     const outputs = await ask({op: 'run', code: cell.code ? cell.code() : cell.source, label});
     cell.ran = true;
     return outputs;
@@ -211,7 +212,10 @@
     const busy = async (where, what) => {
       where.textContent = overFile ? FILE_MESSAGE : (started ? 'Working…' : 'Starting Python in the page (the first time: about 12 MB)…');
       const began = performance.now();
-      try { await what(); where.textContent = `Done in ${((performance.now() - began) / 1000).toFixed(2)} s.`; }
+      try {
+        const said = await what();
+        where.textContent = `Done in ${((performance.now() - began) / 1000).toFixed(2)} s.${said ? ' ' + said : ''}`;
+      }
       catch (err) { where.textContent = err.message.split('\n').filter(Boolean).pop(); }
     };
     sampleButton.onclick = () => busy(status, async () => {
@@ -230,10 +234,11 @@
       const total = Math.max(1, Math.min(1000, Math.round(Number(steps.value))));
       trainButton.disabled = true; stopButton.disabled = false; stop = false;
       const seen = [];
+      let trainingBegan = performance.now();
       try {
         await call('train_start', total);
         progress.max = total; progress.value = 0; losses.textContent = '';
-        const began = performance.now();
+        const began = trainingBegan = performance.now();
         while (!stop && seen.length < total) {
           const got = await call('train_steps', 1);
           if (!got.length) break;
@@ -246,7 +251,11 @@
         }
       } finally { trainButton.disabled = false; stopButton.disabled = true; }
       source.value = 'own';
+      const perStep = seen.length ? (performance.now() - trainingBegan) / 1000 / seen.length : 0;
+      box.dataset.secondsPerStep = perStep.toFixed(4);
       box.dataset.trained = String(seen.length);
+      return `${seen.length} steps, ${perStep.toFixed(2)} s a step, last loss ${seen[seen.length - 1]}. ` +
+        'Invent names with "your own model" above.';
     });
     window.microgptInpage = {start, call};
   }

@@ -117,10 +117,11 @@ def bench_inpage(per_step):
         done = subprocess.run(['node', 'tests/inpage/drive.js', str(site), *args], cwd=REPO, check=True,
                               capture_output=True, text=True)
         return json.loads(done.stdout.strip().splitlines()[-1])['result']
-    page = 'book/02-autograd/03-the-value-class.html'
-    first = statistics.median(drive('bench', page)['seconds'] for _ in range(3))
-    say('in page: Run to first output, fresh page, warm cache (median of 3)', f'{first:.1f} s',
-        f'node tests/inpage/drive.js _build/html bench {page}')
+    for page in ('book/02-autograd/01-why-derivatives.html', 'book/02-autograd/03-the-value-class.html'):
+        runs = [drive('bench', page) for _ in range(3)]
+        say(f'in page: {page.split("/")[-1]}: Run to first output / of it Python start-up',
+            f'{statistics.median(r["seconds"] for r in runs):.1f} / {statistics.median(r["startup"] for r in runs):.1f} s',
+            f'node tests/inpage/drive.js _build/html bench {page}  (fresh page, warm cache, median of 3)')
     played = drive('playground', '30')
     browser_step = played['perStep']
     say('in page: seconds per training step (30 steps)', f'{browser_step:.3f} s', 'node tests/inpage/drive.js _build/html playground 30')

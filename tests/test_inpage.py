@@ -112,3 +112,37 @@ def test_the_playground_invents_the_books_names_and_trains_as_cpython_does(site)
     assert done['names'] == tangle.trained_run()['samples']
     assert done['explainRows'] >= 2
     assert done['losses'] == cpython_losses(20)
+
+
+# ---------------------------------------------------------------- without a browser
+
+def test_the_pages_load_is_tangles_own_and_runs_the_program_as_the_build_does(tmp_path, monkeypatch):
+    """_inpage/tangle.py copies load() and its helpers from tangle.py; run on the files the build writes
+    beside the pages, it gives the program's output and the trained run's samples."""
+    import inspect
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    source = inpage.page_tangle((REPO / 'tangle.py').read_text(encoding='utf-8'))
+    assert inspect.getsource(tangle.load) in source and inspect.getsource(tangle._run_chunks) in source
+    (tmp_path / 'tangle.py').write_text(source, encoding='utf-8')
+    data = tmp_path / '_inpage'
+    data.mkdir()
+    book = tangle.read_book(REPO)
+    (data / 'book.json').write_text(json.dumps(inpage.book_json(book)), encoding='utf-8')
+    (data / 'run.json').write_text(json.dumps(tangle.trained_run(REPO)), encoding='utf-8')
+    shutil.copyfile(tangle.names_file(REPO), data / 'names.txt')
+    done = subprocess.run([sys.executable, '-c', 'import tangle; m = tangle.load("sample-names", trained=True); print(m.output)'],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(tangle.trained_run(REPO)['output'].split('\nsamples:')[1] + '\n')
+    assert done.stdout.startswith(tangle.load('adam').output)
+
+
+def test_cells_that_need_more_than_the_pages_python_say_they_run_only_in_jupyter():
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    cell = lambda source, outputs=(): {'source': source, 'outputs': list(outputs)}
+    assert inpage.jupyter_only(cell('import matplotlib.pyplot as plt\n')) == 'it draws with matplotlib'
+    assert inpage.jupyter_only(cell('import os, subprocess, sys\n')) == 'it starts other Python processes'
+    assert inpage.jupyter_only(cell('x = 1', [{'data': {'image/png': ''}}])) == 'it draws a figure'
+    assert inpage.jupyter_only(cell('print("subprocess")\nimport tangle\n')) == ''

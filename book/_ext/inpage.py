@@ -177,6 +177,13 @@ def on_html_page_context(app, pagename, templatename, context, doctree):
         f' data-root="{pathto(OUT, 1)}/" data-page="{pagename}">')
 
 
+def book_json(book):
+    """What the page's read_book() returns, as JSON: the chunks (tangle.Chunk's fields) and the docnames."""
+    chunks = [{'name': c.name, 'path': c.path, 'docname': c.docname, 'body_line': c.body_line,
+               'lines': c.lines, 'start': c.start} for c in book.chunks]
+    return {'docnames': book.docnames, 'chunks': chunks}
+
+
 def on_build_finished(app, exception):
     if exception or not enabled(app):
         return
@@ -187,9 +194,7 @@ def on_build_finished(app, exception):
         shutil.copyfile(PYODIDE / name, out / 'pyodide' / name)
     root = Path(app.srcdir)
     book = tangle.read_book(root)
-    chunks = [{'name': c.name, 'path': c.path, 'docname': c.docname, 'body_line': c.body_line,
-               'lines': c.lines, 'start': c.start} for c in book.chunks]
-    (out / 'book.json').write_text(json.dumps({'docnames': book.docnames, 'chunks': chunks}), encoding='utf-8')
+    (out / 'book.json').write_text(json.dumps(book_json(book)), encoding='utf-8')
     (out / 'microgpt.py').write_text(book.text, encoding='utf-8')
     (out / 'tangle.py').write_text(page_tangle(Path(tangle.__file__).read_text(encoding='utf-8')), encoding='utf-8')
     (out / 'run.json').write_text(json.dumps(tangle.trained_run(root)), encoding='utf-8')

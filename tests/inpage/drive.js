@@ -6,6 +6,8 @@
 //   node drive.js SITE file PAGE              open PAGE from file:// and press Run: the message shown
 //   node drive.js SITE playground STEPS       the 20 names at T = 0.5, then STEPS training steps: the losses
 //   node drive.js SITE bench PAGE             seconds from Run to the first output on a fresh load (warm cache)
+//   node drive.js SITE axe PAGE...            axe-core (from tests/a11y, make a11y installs it) after running the
+//                                             page's first cell (the playground: explaining a name, training 2 steps)
 //   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1)
 // Requests to any other host fail (chromium resolves no other name) and are listed in the result ("external").
 const fs = require('fs');
@@ -149,7 +151,29 @@ const commands = {
     await lessonReady(page, base, name);  // a fresh page: a new worker, a new Python
     const began = Date.now();
     const run = await runCell(page, 0);
-    return {seconds: (Date.now() - began) / 1000, run};
+    return {seconds: (Date.now() - began) / 1000, run,
+            startup: Number(await page.evaluate(() => document.documentElement.dataset.inpageStartSeconds))};
+  },
+  async axe(page, base, names) {
+    const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js', {paths: [path.join(__dirname, '..', 'a11y')]}), 'utf8');
+    const result = {};
+    for (const name of names) {
+      await lessonReady(page, base, name);
+      if (name.includes('playground')) {
+        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
+        await page.waitForSelector('#pg-explain table', {timeout: CELL_TIMEOUT});
+        await page.$eval('#pg-training-steps', input => { input.value = 2; });
+        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Train').click());
+        await page.waitForFunction(() => document.querySelector('#microgpt-playground').dataset.trained === '2', {timeout: CELL_TIMEOUT});
+      } else {
+        await runCell(page, 0);
+        await page.evaluate(() => document.querySelector('.inpage-edit').click());
+      }
+      await page.evaluate(axe);
+      result[name] = await page.evaluate(() => axe.run(document).then(r => r.violations
+        .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))));
+    }
+    return result;
   },
   async screenshot(page, base, [name, png, run]) {
     await page.setViewport({width: 1200, height: 1600});

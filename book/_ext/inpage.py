@@ -16,6 +16,9 @@ What the build writes beside the pages, in _inpage/:
     timings.json        the build's one timing (timings())
     names.txt           the names data the build used
     pagert.py           the runner of cells and the playground's functions
+    labels.json         the title of each {ref} label, for the Markdown tables cells display
+    yaml/               PyYAML's pure-Python modules (MIT licence), copied from the build's Python: a cell reads _toc.yml
+    files.json          what the worker fetches and where it puts each file (/book is the checkout)
 
 Without node_modules/pyodide (a machine with only Python) or in the teacher edition, nothing is added: the
 pages have no Run buttons. Listed under sphinx.local_extensions in _config.yml.
@@ -39,7 +42,9 @@ CORE_FILES = ('pyodide.js', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm',
 OUT = '_inpage'
 # What the page's tangle takes from tangle.py itself, definition for definition.
 SHARED = ('PROGRAM', 'TOC', 'TRAINING_CHUNK', 'SNAPSHOT_STEPS', 'Chunk', 'Book', 'load', '_run_chunks',
-          'line_span')
+          'line_span', 'resolve_lines')
+# Files of the book a cell reads (beside tangle.py, as in a checkout).
+BOOK_FILES = ('_toc.yml', '_config.yml')
 # Imports the page's Python cannot serve: the drawing libraries (not in Pyodide's core) and subprocess (a
 # browser starts no other process).
 JUPYTER_ONLY = {'matplotlib': 'it draws with matplotlib', 'graphviz': 'it draws with graphviz',
@@ -56,6 +61,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import types
 from dataclasses import dataclass, field
@@ -201,6 +207,21 @@ def on_build_finished(app, exception):
     (out / 'timings.json').write_text(json.dumps(tangle.timings(root)), encoding='utf-8')
     shutil.copyfile(tangle.names_file(root), out / 'names.txt')
     shutil.copyfile(HERE / 'pagert.py', out / 'pagert.py')
+    std = app.env.get_domain('std')
+    labels = {label: str(title) for label, (_, _, title) in std.labels.items() if title}
+    (out / 'labels.json').write_text(json.dumps(labels, ensure_ascii=False), encoding='utf-8')
+    files = [[name, f'/book/{name}'] for name in ('tangle.py', 'microgpt.py')]
+    files += [[name, f'/book/_inpage/{name}'] for name in
+              ('pagert.py', 'book.json', 'run.json', 'timings.json', 'names.txt', 'labels.json')]
+    for name in BOOK_FILES:
+        shutil.copyfile(root / name, out / name.lstrip('_'))
+        files.append([name.lstrip('_'), f'/book/{name}'])
+    import yaml
+    (out / 'yaml').mkdir(exist_ok=True)
+    for module in sorted(Path(yaml.__file__).parent.glob('*.py')):
+        shutil.copyfile(module, out / 'yaml' / module.name)
+        files.append([f'yaml/{module.name}', f'/book/_inpage/yaml/{module.name}'])
+    (out / 'files.json').write_text(json.dumps(files), encoding='utf-8')
     size = sum(f.stat().st_size for f in out.rglob('*') if f.is_file())
     logger.info(f'inpage: {size / 1e6:.1f} MB in {OUT}/ (Pyodide core, the program, the trained run, the names)')
 

@@ -34,8 +34,16 @@ function serve(root) {
 // What a cell's output shows: the text of each block of output, and of each table as its rows of cells.
 const outputs = (page, i) => page.evaluate(i => {
   const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
-  return [...cell.querySelectorAll('.cell_output pre, .cell_output table')].map(node => node.tagName === 'PRE'
-    ? node.textContent : [...node.querySelectorAll('tr')].map(tr => [...tr.children].map(td => td.textContent.trim()).join(' | ')).join('\n'));
+  const texts = [];  // consecutive stream blocks are one text (the kernel may flush a cell's print in pieces)
+  let lastStream = false;
+  for (const node of cell.querySelectorAll('.cell_output pre, .cell_output table')) {
+    const stream = node.tagName === 'PRE' && !!node.closest('.stream');
+    const text = node.tagName === 'PRE' ? node.textContent
+      : [...node.querySelectorAll('tr')].map(tr => [...tr.children].map(td => td.textContent.trim()).join(' | ')).join('\n');
+    if (stream && lastStream) texts[texts.length - 1] += text; else texts.push(text);
+    lastStream = stream;
+  }
+  return texts;
 }, i);
 
 async function runCell(page, i) {

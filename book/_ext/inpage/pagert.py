@@ -13,6 +13,7 @@ import io
 import json
 import linecache
 import random
+import re
 import sys
 import traceback
 import types
@@ -62,9 +63,34 @@ def show(value):
         return
     markdown = getattr(value, '_repr_markdown_', None)
     if markdown is not None:
-        _outputs.add('markdown', markdown())
+        _outputs.add('markdown', _roles(markdown()))
     else:
         _outputs.add('result', _text_plain(value))
+
+
+_ROLE = re.compile(r'\{([a-z:-]+)\}`([^`]*)`')
+
+
+def _roles(text):
+    """MyST roles in displayed Markdown as the book shows them: {lines} as "lines 30–57", {ref} as the
+    section's title (or the explicit text), any other role as its text."""
+    import tangle
+
+    def one(match):
+        role, content = match.groups()
+        explicit = re.match(r'^(.*?)\s*<([^<>]+)>$', content, re.S)
+        if explicit:
+            return explicit.group(1)
+        try:
+            if role == 'lines':
+                _, first, last = tangle.resolve_lines(tangle.read_book(), content)
+                return tangle.line_span(first, last)
+            if role == 'ref':
+                return tangle._json('labels.json').get(content, content)
+        except (KeyError, OSError):
+            pass
+        return content
+    return _ROLE.sub(one, text)
 
 
 def _install_stand_ins():

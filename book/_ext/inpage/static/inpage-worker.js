@@ -1,7 +1,7 @@
 // The book's Python, in a Web Worker so the page stays responsive (started by inpage.js on the first Run).
 // It loads Pyodide's core from the site itself (ROOT/pyodide/), puts the files the build wrote beside the
-// pages (ROOT: tangle.py, pagert.py, book.json, run.json, timings.json, names.txt) where the cells expect a
-// checkout of the book (/book), and then answers messages one at a time:
+// pages (as ROOT/files.json lists them: tangle.py, pagert.py, the program, the trained run, the names...) where
+// the cells expect a checkout of the book (/book), and then answers messages one at a time:
 //   {id, op: 'run', code, label}  -> {id, result: [[kind, text], ...]}   (pagert.run_cell)
 //   {id, op: 'call', fn, args}    -> {id, result: <JSON from pagert.fn(*args)>}
 // A failure of the runtime itself comes back as {id, failed: message}.
@@ -11,17 +11,16 @@ async function start(root, page) {
   importScripts(root + 'pyodide/pyodide.js');
   const began = performance.now();
   const pyodide = await loadPyodide({indexURL: root + 'pyodide/'});
-  const files = ['tangle.py', 'pagert.py', 'microgpt.py', 'book.json', 'run.json', 'timings.json', 'names.txt'];
-  const texts = await Promise.all(files.map(async name => {
+  const files = await (await fetch(root + 'files.json')).json();  // [[file beside the pages, where it goes], ...]
+  const texts = await Promise.all(files.map(async ([name]) => {
     const answer = await fetch(root + name);
     if (!answer.ok) throw new Error(`${root + name}: HTTP ${answer.status}`);
     return answer.text();
   }));
   const fs = pyodide.FS;
-  fs.mkdirTree('/book/_inpage');
-  files.forEach((name, i) => {
-    const where = ['tangle.py', 'microgpt.py'].includes(name) ? '/book/' : '/book/_inpage/';
-    fs.writeFile(where + name, texts[i]);
+  files.forEach(([, where], i) => {
+    fs.mkdirTree(where.split('/').slice(0, -1).join('/'));
+    fs.writeFile(where, texts[i]);
   });
   const folder = '/book/' + page.split('/').slice(0, -1).join('/');  // the page's folder, as in a checkout
   fs.mkdirTree(folder);

@@ -48,16 +48,17 @@
   }
   function outputBlock(kind, text) {
     if (kind === 'markdown') return markdownBlock(text);
-    text = text.replace(/^\n+|\n+$/g, '') + '\n';  // as the build's highlighter shows every output
+    text = text.replace(/^\n+/, '').trimEnd() + '\n';  // as the build shows every output: no blank start, no trailing blanks
     const pre = element('pre', {textContent: text});
     return element('div', {className: `output inpage-${kind}${kind === 'stdout' ? ' stream' : ''}`},
                    [element('div', {className: 'highlight'}, [pre])]);
   }
-  // Markdown a cell displays: a pipe table becomes a table, anything else a paragraph; `code` stays code and
-  // a MyST role shows its text ({ref}`x` shows x, not the title the book's build puts there).
+  // Markdown a cell displays: a pipe table becomes a table, anything else a paragraph; `code` stays code
+  // (pagert.py already wrote {lines} and {ref} roles as the book shows them; another role shows its text).
   function inline(text) {
     const parts = text.replace(/\{[a-z:-]+\}`([^`]*)`/g, '$1').split(/`([^`]*)`/);
-    return parts.map((part, i) => (i % 2 ? element('code', {textContent: part}) : part.replace(/\*\*/g, '')));
+    // outside code, ** goes and an apostrophe curls, as the build's smart quotes do
+    return parts.map((part, i) => (i % 2 ? element('code', {textContent: part}) : part.replace(/\*\*/g, '').replace(/(\w)'/g, '$1\u2019')));
   }
   function markdownBlock(text) {
     const lines = text.trim().split('\n');

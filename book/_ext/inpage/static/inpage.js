@@ -48,7 +48,7 @@
   }
   function outputBlock(kind, text) {
     if (kind === 'markdown') return markdownBlock(text);
-    text = text.replace(/^\n+/, '').trimEnd() + '\n';  // as the build shows every output: no blank start, no trailing blanks
+    text = text.replace(/^\n+|\n+$/g, '') + '\n';  // as the build's highlighter shows every output
     const pre = element('pre', {textContent: text});
     return element('div', {className: `output inpage-${kind}${kind === 'stdout' ? ' stream' : ''}`},
                    [element('div', {className: 'highlight'}, [pre])]);

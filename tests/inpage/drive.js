@@ -191,7 +191,12 @@ const commands = {
     if (name.includes('playground')) {
       await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
       await page.waitForSelector("#pg-explain table", {timeout: CELL_TIMEOUT}).catch(async err => { throw new Error(err.message + " status: " + await page.$eval("#microgpt-playground p.inpage-status", s => s.textContent)); });
-      await page.evaluate(() => document.querySelector('#microgpt-playground').scrollIntoView());
+      if (run) {  // train RUN steps too, and show the loss curve
+        await page.$eval('#pg-training-steps', (input, steps) => { input.value = steps; }, run);
+        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Train').click());
+        await page.waitForFunction(steps => document.querySelector('#microgpt-playground').dataset.trained === steps, {timeout: CELL_TIMEOUT}, run);
+        await page.evaluate(() => document.querySelector('#microgpt-playground h2:nth-of-type(2)').scrollIntoView());
+      } else await page.evaluate(() => document.querySelector('#microgpt-playground').scrollIntoView());
     } else if (run) {
       const i = Number(run);
       await runCell(page, i);

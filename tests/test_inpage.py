@@ -148,11 +148,11 @@ def test_cells_that_need_more_than_the_pages_python_say_they_run_only_in_jupyter
     assert inpage.jupyter_only(cell('print("subprocess")\nimport tangle\n')) == ''
 
 
-def test_without_pyodide_or_in_the_teacher_edition_the_pages_get_no_run_buttons(monkeypatch, tmp_path):
+def test_without_pyodide_in_the_teacher_edition_or_the_epub_the_pages_get_no_run_buttons(monkeypatch, tmp_path):
     """A machine with only Python builds the book all the same; the teacher edition stays as it was."""
     sys.path.insert(0, str(REPO / 'book' / '_ext'))
     import inpage
-    app = lambda fmt, edition: type('App', (), {'builder': type('B', (), {'format': fmt}),
+    app = lambda name, edition: type('App', (), {'builder': type('B', (), {'name': name, 'format': 'html'}),
                                                 'config': type('C', (), {'microgpt_edition': edition})})
     monkeypatch.setattr(inpage, 'PYODIDE', tmp_path / 'nothing')
     assert not inpage.enabled(app('html', 'student'))
@@ -161,3 +161,4 @@ def test_without_pyodide_or_in_the_teacher_edition_the_pages_get_no_run_buttons(
         (tmp_path / name).write_text('')
     assert inpage.enabled(app('html', 'student'))
     assert not inpage.enabled(app('html', 'teacher')) and not inpage.enabled(app('latex', 'student'))
+    assert not inpage.enabled(app('epub', 'student'))  # the EPUB has no scripts

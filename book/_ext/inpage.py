@@ -102,7 +102,8 @@ def timings(root=ROOT, data=None):
 
 
 def enabled(app):
-    return (app.builder.format == 'html' and editions.edition(app) != 'teacher'
+    """Only the student edition's HTML site (the builder named html: not the EPUB, whose builder is html too)."""
+    return (app.builder.name == 'html' and editions.edition(app) != 'teacher'
             and all((PYODIDE / name).is_file() for name in CORE_FILES))
 
 
@@ -153,7 +154,7 @@ def page_cells(notebook):
 
 
 def on_builder_inited(app):
-    if app.builder.format != 'html':
+    if app.builder.name != 'html':
         return
     if not enabled(app):
         if editions.edition(app) != 'teacher':

@@ -4,9 +4,11 @@
 # make run   - train and sample with microgpt.py on the names data
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
-# make handouts - one PDF per lesson, exercises without solutions, in _build/handouts
+# make handouts - two PDFs per lesson in _build/handouts: the handout (exercises, no solutions) and the
+#                 answer key (every solution, the teaching notes on its first page), both numbered as in the book
 # make inpage - install Pyodide (pinned, npm ci) so that make book gives every lesson Run buttons; make serve - serve _build/html
-# make a11y - run axe-core through Debian's chromium over every page of _build/html (after make book)
+# make a11y - axe-core through Debian's chromium over every page of _build/html (after make book); fails on any finding
+# make epub - the student edition as an EPUB 3 e-book: _build/epub/microgpt-book.epub (math as MathML, no scripts)
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,13 +21,13 @@ export MICROGPT_NAMES ?= $(abspath ../shared/data/names.txt)
 # Where the teacher edition and the handouts go; each keeps its Sphinx work tree in its own _build/.
 TEACHER ?= _build/teacher
 HANDOUTS ?= _build/handouts
-# How many handouts xelatex typesets at once.
+# How many handouts and answer keys xelatex typesets at once.
 LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The edition is chosen per target (teacher, handouts), never inherited from the shell:
 # make book and make pdf always make the student edition.
 unexport MICROGPT_EDITION
 
-.PHONY: venv book pdf teacher handouts test tangle check run bench a11y inpage serve clean
+.PHONY: venv book pdf epub teacher handouts test tangle check run bench a11y inpage serve clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +43,19 @@ book: venv inpage
 pdf: venv
 	$(JB) build . --builder pdflatex $(JBFLAGS)
 
+# Sphinx's epub builder writes _build/epub/microgpt-book.epub (epub_basename in _config.yml); book/_ext/ebook.py
+# makes it readable without JavaScript. `epubcheck _build/epub/microgpt-book.epub` validates it (tests/test_epub.py).
+epub: venv
+	$(JB) build . --builder custom --custom-builder epub $(JBFLAGS)
+	test -f _build/epub/microgpt-book.epub
+
 # book/_ext/editions.py reads MICROGPT_EDITION; without it a build is the student edition.
 teacher: venv
 	MICROGPT_EDITION=teacher $(JB) build . --path-output $(TEACHER) $(JBFLAGS)
 	rm -rf $(TEACHER)/html && cp -r $(TEACHER)/_build/html $(TEACHER)/html
 
+# One Sphinx build writes both LaTeX documents of each lesson (book/_ext/editions.py): lesson-19-attention.tex
+# and lesson-19-attention-answers.tex; xelatex typesets every .tex of the folder.
 handouts: venv
 	MICROGPT_EDITION=handouts $(JB) build . --builder latex --path-output $(HANDOUTS) $(JBFLAGS)
 	$(MAKE) -C $(HANDOUTS)/_build/latex -j$(LATEX_JOBS) all-pdf LATEXMKOPTS=-silent LATEXOPTS=-interaction=nonstopmode
@@ -67,8 +77,9 @@ run:
 bench: venv
 	$(PY) tests/bench.py
 
-# Node packages pinned in tests/a11y/package-lock.json; puppeteer-core drives /usr/bin/chromium and never
-# downloads a browser. Not part of make test: CI need not install one.
+# Node packages pinned in tests/a11y/package-lock.json; puppeteer-core drives /usr/bin/chromium (or $CHROMIUM)
+# and never downloads a browser. Every page is checked in the light and the dark colour mode; any violation
+# is printed and exits non-zero. make test runs the same check on its own build (tests/test_book.py).
 a11y:
 	cd tests/a11y && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund && node run_axe.js ../../_build/html
 

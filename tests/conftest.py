@@ -1,4 +1,5 @@
-"""Shared setup: tangle.py importable, the names data located, Sphinx's test fixtures loaded."""
+"""Shared setup: tangle.py importable, the names data located, Sphinx's test fixtures loaded, and the one HTML
+build of the book that test_book and test_editions read."""
 
 import os
 import subprocess
@@ -31,3 +32,14 @@ def run_short(folder, steps, n_names):
     names = tangle.names_file().read_text(encoding='utf-8').splitlines()[:n_names]
     (folder / 'input.txt').write_text('\n'.join(names) + '\n', encoding='utf-8')
     return subprocess.run([sys.executable, 'microgpt.py'], cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope='session')
+def html_build(tmp_path_factory):
+    """One cold HTML build of the book, the student edition, for the whole session: (finished process, html folder).
+    test_book checks it; test_editions compares the handouts' numbering with it."""
+    out = tmp_path_factory.mktemp('book')
+    env = {k: v for k, v in os.environ.items() if k != 'MICROGPT_EDITION'}
+    done = subprocess.run([str(Path(sys.executable).parent / 'jupyter-book'), 'build', str(REPO), '--path-output', str(out),
+                           '-W', '-n', '--keep-going'], capture_output=True, text=True, timeout=1800, env=env)
+    return done, out / '_build' / 'html'

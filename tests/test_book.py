@@ -25,12 +25,7 @@ def build(out, *extra):
                           capture_output=True, text=True, timeout=1800)
 
 
-@pytest.fixture(scope='module')
-def html_build(tmp_path_factory):
-    """One cold HTML build of the book for every test of this module."""
-    out = tmp_path_factory.mktemp('book')
-    done = build(out)
-    return done, out / '_build' / 'html'
+# html_build, one cold HTML build of the book for the session, is in conftest.py: test_editions reads it too.
 
 
 def lessons():
@@ -185,6 +180,32 @@ def test_every_page_has_one_h1_and_headings_never_skip_a_level(html_build):
         assert not skips, (page, skips)
 
 
+def test_axe_finds_no_accessibility_violation_on_any_page(html_build):
+    """axe-core (tests/a11y/run_axe.js, what make a11y runs) checks every page in the light and the dark
+    colour mode through Debian's chromium and finds nothing. Needs node, npm and chromium (.ci/run installs
+    chromium); npm ci installs the pinned axe-core and puppeteer-core, without a browser."""
+    _, site = html_build
+    chromium = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    needed = [tool for tool in ('node', 'npm') if not shutil.which(tool)] + \
+        ([] if os.access(chromium, os.X_OK) else [chromium])
+    if needed:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'CI must check accessibility, but {", ".join(needed)} is missing: .ci/run installs it')
+        pytest.skip(f'no {", ".join(needed)} here: make a11y needs Node.js, npm and Debian\'s chromium')
+    a11y = REPO / 'tests' / 'a11y'
+    env = dict(os.environ, PUPPETEER_SKIP_DOWNLOAD='1')
+    npm = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=a11y, env=env,
+                         capture_output=True, text=True, timeout=600)
+    if npm.returncode != 0:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'npm ci failed in tests/a11y:\n{npm.stderr[-2000:]}')
+        pytest.skip(f'npm ci could not install axe-core and puppeteer-core (offline?): {npm.stderr.strip()[-300:]}')
+    done = subprocess.run(['node', 'run_axe.js', str(site)], cwd=a11y, env=dict(env, A11Y_VERBOSE='1'),
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert re.search(r'^0 violations in 0 of \d+ checks', done.stdout, re.M), done.stdout[-2000:]
+
+
 def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     """The PDF builds through LaTeX (xelatex) and has more than one page per lesson."""
     needed = [tool for tool in ('xelatex', 'latexmk', 'pdfinfo') if not shutil.which(tool)]
@@ -224,12 +245,7 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(tmp_path):
     assert 'CC BY-SA 4.0' in title and 'MIT licence' in title
     assert 'undefined references' not in log and '??' not in outline
     # The code of a cell the HTML hides (figure drawing, hidden setup) is not printed; its output is.
-    hidden = hidden_cell_lines()
-    assert len([line for line in hidden if len(line) <= 70]) > 100
-    pdf_lines = {re.sub(r'\s+', ' ', line).strip() for line in outline.splitlines()}
-    visible = 'from collections import Counter'  # a line of a visible cell: the check can see printed code
-    assert visible in pdf_lines
-    printed = [line for line in hidden if len(line) <= 70 and re.sub(r'\s+', ' ', line) in pdf_lines]  # no wrap
+    printed = hidden_code_printed(outline)
     assert not printed, f'code of hidden cells printed in the PDF: {printed[:5]}'
 
 
@@ -254,6 +270,19 @@ def hidden_cell_lines():
             elif 'remove-cell' not in tags:
                 shown |= lines
     return hidden - shown
+
+
+VISIBLE_CODE = 'from collections import Counter'  # a line of a visible cell: the check can see printed code
+
+
+def hidden_code_printed(layout_text):
+    """The lines of hidden cells (hidden_cell_lines, those short enough not to wrap) that a PDF's text, as
+    `pdftotext -layout` gives it, prints whole; it must print VISIBLE_CODE, or the check would see nothing."""
+    hidden = [line for line in hidden_cell_lines() if len(line) <= 70]
+    assert len(hidden) > 100
+    pdf_lines = {re.sub(r'\s+', ' ', line).strip() for line in layout_text.splitlines()}
+    assert VISIBLE_CODE in pdf_lines
+    return [line for line in hidden if re.sub(r'\s+', ' ', line) in pdf_lines]
 
 
 def test_every_figure_cell_hides_its_drawing_code():

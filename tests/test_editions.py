@@ -1,5 +1,8 @@
 """The editions of book/_ext/editions.py: teaching notes for every lesson, solutions where each
-edition wants them (on a mini-book), and the handouts of the real book, one real PDF per lesson."""
+edition wants them (on a mini-book), and the handouts and answer keys of the real book, two real PDFs
+per lesson numbered as the HTML book numbers the lesson."""
+
+import html
 
 import os
 import re
@@ -201,15 +204,29 @@ def test_student_latex_has_the_exercises_but_no_solutions(mini_book):
 
 
 def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
-    """Handouts: lesson-01-first.tex and lesson-02-second.tex, exercises in, solutions out, H1 as title."""
+    """Handouts: lesson-01-first.tex and lesson-02-second.tex, exercises in, solutions out, H1 as title;
+    beside each, the answer key: the same lesson with its solutions and, first, its teaching notes."""
     _, build = build_mini(mini_book, 'handouts', '--builder', 'latex')
     texs = sorted(p.name for p in (build / 'latex').glob('*.tex'))
-    assert texs == ['lesson-01-first.tex', 'lesson-02-second.tex']
+    assert texs == ['lesson-01-first-answers.tex', 'lesson-01-first.tex', 'lesson-02-second-answers.tex', 'lesson-02-second.tex']
     tex = (build / 'latex' / 'lesson-02-second.tex').read_text()
     assert r'\title{Second?}' in tex and "\\author{Mini \u00b7 lesson 2}" in tex
     assert r'Next: \sphinxstyleemphasis{Second?} (lesson 2).' in (build / 'latex' / 'lesson-01-first.tex').read_text()
     assert 'EXERCISETEXT2' in tex and 'EXERCISETEXT1' not in tex
     assert 'SOLUTIONTEXT' not in tex and r'\sphinxtableofcontents' not in tex
+    assert 'Teaching notes' not in tex and 'SECONDNOTE' not in tex and 'TEACHERONLY' not in tex
+    key = (build / 'latex' / 'lesson-02-second-answers.tex').read_text()
+    assert r'\title{Answer key: Second?}' in key and "\\author{Mini \u00b7 lesson 2 \u00b7 for teachers}" in key
+    body = key[key.index(r'\sphinxmaketitle'):]
+    assert body.index('Teaching notes') < body.index('SECONDNOTE') < body.index('Some prose') \
+        < body.index('EXERCISETEXT2') < body.index('Solution to Exercise 2.1') < body.index('SOLUTIONTEXT2')
+    assert r'\sphinxstylestrong{Prerequisites:} \sphinxstyleemphasis{First?} (lesson 1); \sphinxstyleemphasis{The mini book}; some plain text' in key
+    assert 'SOLUTIONTEXT1' not in key and 'TEACHERONLY' not in key
+    # The book's numbering: the second lesson's sections, figures, tables, listings and equations are 2.1, 2.2, ...
+    for document in (tex, key):
+        assert r'\renewcommand\thesection{2.\arabic{section}}' in document
+        assert r'\renewcommand\thefigure{2.\arabic{figure}}' in document and r'\@removefromreset{figure}{section}' in document
+        assert r'\renewcommand\theliteralblock{2.\arabic{literalblock}}' in document
 
 
 def test_an_unknown_edition_stops_the_build_with_the_choices(mini_book):
@@ -231,8 +248,10 @@ def handouts(tmp_path_factory):
         pytest.skip(f'no {", ".join(needed)} here: see the README for the Debian packages the PDFs need')
     out = tmp_path_factory.mktemp('handouts')
     env = {k: v for k, v in os.environ.items() if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
-    # -o: use the virtual environment as it is, without reinstalling it when requirements.txt is newer.
-    done = subprocess.run(['make', '--no-print-directory', '-o', '.venv/.installed', 'handouts', f'HANDOUTS={out}'],
+    # The virtual environment that runs the tests; -o: use it as it is, without reinstalling it when
+    # requirements.txt is newer.
+    venv = Path(sys.executable).parent.parent
+    done = subprocess.run(['make', '--no-print-directory', '-o', f'{venv}/.installed', 'handouts', f'VENV={venv}', f'HANDOUTS={out}'],
                           cwd=REPO, capture_output=True, text=True, timeout=3600, env=env)
     return done, out
 
@@ -244,10 +263,12 @@ def test_make_handouts_builds_cleanly(handouts):
     assert not re.search(r': (WARNING|ERROR): ', done.stdout + done.stderr)
 
 
-def test_one_real_pdf_per_lesson(handouts):
-    """Exactly one handout per lesson of _toc.yml, each a PDF of at least one page typeset by XeTeX."""
+def test_one_real_handout_and_answer_key_per_lesson(handouts):
+    """Exactly one handout and one answer key per lesson of _toc.yml, each a PDF of at least one page typeset by XeTeX."""
     done, out = handouts
-    expected = sorted(editions.handout_name(n, d) + '.pdf' for n, d in editions.lessons(REPO))
+    expected = sorted(name(n, d) + '.pdf' for n, d in editions.lessons(REPO)
+                      for name in (editions.handout_name, editions.answer_key_name))
+    assert len(expected) == 2 * len(lesson_docnames())
     assert sorted(p.name for p in out.glob('*.pdf')) == expected, done.stdout[-2000:]
     for name in expected:
         pdf = out / name
@@ -259,17 +280,112 @@ def test_one_real_pdf_per_lesson(handouts):
     assert 'XeTeX' in log
 
 
-def test_handouts_carry_the_exercises_but_not_the_solutions(handouts):
-    """Each handout with exercises shows them; no handout shows a solution."""
+def pdf_text(pdf, *options):
+    """The text of a PDF, as pdftotext gives it, without the page number at the foot of each page (pages
+    still end in a form feed): a passage that runs on to the next page reads on."""
+    text = subprocess.run(['pdftotext', *options, str(pdf), '-'], capture_output=True, text=True, check=True).stdout
+    return '\f'.join(re.sub(r'\n\s*\d+\s*$', '\n', page) for page in text.split('\f'))
+
+
+def letters(text):
+    """Text reduced to its lower-case letters and digits: a PDF's line breaks, hyphenation, quotes, spacing and
+    markup do not matter when a passage of the source is looked for in it."""
+    return re.sub(r'[^a-z0-9]', '', text.lower())
+
+
+def solution_bodies(source):
+    """The Markdown of every solution of a lesson, fenced ({solution}) or gated (solution-start to solution-end)."""
+    fenced = re.findall(r'^(`{3,}|:{3,})\{solution\}[^\n]*\n(.*?)^\1[ \t]*$', source, re.M | re.S)
+    gated = re.findall(r'^(`{3,})\{solution-start\}[^\n]*\n.*?^\1[ \t]*$(.*?)^`{3,}\{solution-end\}', source, re.M | re.S)
+    return [body for _, body in fenced + gated]
+
+
+def plain_runs(body):
+    """The runs of plain prose of a solution's Markdown, longest first: the text between its options, code cells,
+    code spans, roles, math and links, which the PDF prints as it is written."""
+    body = re.sub(r'^:[\w-]+:.*$|^---$|^tags:.*$', ' | ', body, flags=re.M)
+    body = re.sub(r'^(`{3,}).*?^\1[ \t]*$', ' | ', body, flags=re.M | re.S)
+    body = re.sub(r'\{[^}]*\}`[^`]*`|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|\]\([^)]*\)|[\[\]*_]', ' | ', body, flags=re.S)
+    return sorted((' '.join(run.split()) for run in body.split('|')), key=len, reverse=True)
+
+
+def test_handouts_carry_the_exercises_and_answer_keys_every_solution(handouts):
+    """Each handout with exercises shows them and no solution; its answer key shows every solution of the lesson
+    (its title, and the longest run of its prose as the build printed it)."""
     _, out = handouts
     for n, docname in editions.lessons(REPO):
         source = (REPO / f'{docname}.md').read_text(encoding='utf-8')
-        text = ' '.join(subprocess.run(['pdftotext', str(out / (editions.handout_name(n, docname) + '.pdf')), '-'],
-                                       capture_output=True, text=True, check=True).stdout.split())
-        assert 'Solution to' not in text, docname
+        handout = pdf_text(out / (editions.handout_name(n, docname) + '.pdf'))
+        key = pdf_text(out / (editions.answer_key_name(n, docname) + '.pdf'))
+        bodies = solution_bodies(source)
+        assert len(bodies) == len(re.findall(r'^`{3,}\{solution(-start)?\}', source, re.M)), docname
+        assert 'Solution to' not in handout, docname
+        assert ' '.join(key.split()).count('Solution to Exercise') == len(bodies), docname
         if '{exercise}' in source:
-            assert 'Exercise' in text, docname
-        for body in re.findall(r'^`{3,}\{solution\}[^\n]*\n(?::[^\n]*\n)*\n(.*?)\n`{3,}$', source, re.M | re.S):
-            words = re.sub(r'\{[^}]*\}`[^`]*`|`[^`]*`|\$[^$]*\$', ' ', body).split()[-8:]
-            if len(words) == 8:
-                assert ' '.join(words) not in text, (docname, words)
+            assert 'Exercise' in handout, docname
+        for body in bodies:
+            run = plain_runs(body)[0]
+            assert len(run.split()) >= 4, (docname, body)
+            assert letters(run) in letters(key), (docname, run)
+            assert letters(run) not in letters(handout), (docname, run)
+
+
+def test_answer_keys_open_with_the_teaching_notes(handouts):
+    """The first page of each answer key has the lesson's teaching notes, the handout none."""
+    _, out = handouts
+    notes = editions.read_notes(REPO)
+    for n, docname in editions.lessons(REPO):
+        first_page = letters(pdf_text(out / (editions.answer_key_name(n, docname) + '.pdf'), '-l', '1'))
+        entry = notes[docname]
+        for text in ['Answer key', 'Teaching notes', 'Suggested time: ' + entry['time'], *entry['notes']]:
+            assert letters(text) in first_page, (docname, text)
+        assert letters('Teaching notes') not in letters(pdf_text(out / (editions.handout_name(n, docname) + '.pdf'))), docname
+
+
+def test_no_pdf_prints_the_code_of_a_cell_the_html_hides(handouts):
+    """Handouts and answer keys leave out the code of hide-input, hide-cell and remove-input cells, as the book's
+    PDF does (test_book's check, on the text of all of them: a visible cell's code is in one)."""
+    from test_book import hidden_code_printed
+    _, out = handouts
+    texts = {pdf.name: pdf_text(pdf, '-layout') for pdf in sorted(out.glob('lesson-*.pdf'))}
+    assert len(texts) == 2 * len(lesson_docnames())
+    printed = hidden_code_printed('\n'.join(texts.values()))
+    assert not printed, [(name, line) for line in printed for name, text in texts.items() if line in text][:5]
+
+
+CAPTIONED = r'\b(Fig\.|Listing|Table|Exercise)\s+(\d+(?:\.\d+)+)'
+
+
+def html_numbering(page):
+    """The numbers the HTML book shows in a page's article: its headings [(19.1, title), ...] under the H1 and
+    the set of numbered things it names, {('Fig.', '19.1'), ('Exercise', '19.2'), ...}, captions and references."""
+    article = page[page.index('<article'):page.index('</article>')]
+    def text(part, tag=' '):
+        return ' '.join(html.unescape(re.sub(r'<[^>]+>', tag, part)).replace('\xa0', ' ').split())
+
+    headings = []
+    for _, inner in re.findall(r'<h([2-6])[^>]*>(.*?)</h\1>', article, re.S):
+        match = re.match(r'^(\d+(?:\.\d+)+)\.? (.*?)#?$', text(inner, ''))
+        assert match, inner
+        headings.append((match.group(1), match.group(2).strip()))
+    return headings, set(re.findall(CAPTIONED, text(article)))
+
+
+def test_handouts_and_answer_keys_number_everything_as_the_html_book_does(handouts, html_build):
+    """Sections 19.1, Listing 19.1, Fig. 19.1, Exercise 19.2: every heading of each lesson is printed with the
+    number the student HTML gives it, and the numbered things an answer key names are exactly those the HTML
+    page names (a handout: some of them, as it has no solutions)."""
+    _, out = handouts
+    _, site = html_build
+    kinds = set()
+    for n, docname in editions.lessons(REPO):
+        headings, named = html_numbering((site / f'{docname}.html').read_text(encoding='utf-8'))
+        assert all(number.split('.')[0] == str(n) for number, _ in headings), (docname, headings)
+        for pdf, solutions in ((editions.handout_name(n, docname), False), (editions.answer_key_name(n, docname), True)):
+            text = ' '.join(pdf_text(out / f'{pdf}.pdf').split())
+            missing = [(number, title) for number, title in headings if f'{number} {title}' not in text]
+            assert not missing, (pdf, missing)
+            printed = set(re.findall(CAPTIONED, text))
+            assert printed == named if solutions else printed <= named, (pdf, printed ^ named)
+        kinds |= {kind for kind, _ in named}
+    assert kinds >= {'Fig.', 'Listing', 'Exercise'}

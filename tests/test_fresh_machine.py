@@ -116,7 +116,7 @@ def test_the_publishing_workflow_passes_actionlint_and_runs_the_makefile_targets
     steps = workflow['jobs']['build']['steps']
     runs = [step['run'] for step in steps if 'run' in step]
     assert [run for run in runs if run.startswith('make ')] == ['make test', 'make pdf', 'make epub', 'make book']
-    assert 'sudo bash .ci/packages' in runs
+    assert 'sudo --preserve-env=CHROMIUM bash .ci/packages' in runs
     upload = next(step for step in steps if step.get('uses', '').startswith('actions/upload-pages-artifact@'))
     assert upload['with']['path'] == '_build/html'
     assert any(step.get('uses', '').startswith('actions/deploy-pages@') for step in workflow['jobs']['publish']['steps'])
@@ -134,8 +134,9 @@ def test_the_landing_page_links_the_pdf_and_the_epub_only_when_they_were_built(t
     src = tmp_path / 'src'
     src.mkdir()
     (src / 'conf.py').write_text(f"import sys\nsys.path.insert(0, {str(REPO / 'book' / '_ext')!r})\n"
-                                 "extensions = ['downloads']\n")
-    (src / 'index.rst').write_text('Home\n====\n\nWelcome.\n')
+                                 "extensions = ['downloads']\nroot_doc = 'book/index'\n")
+    (src / 'book').mkdir()
+    (src / 'book' / 'index.rst').write_text('Home\n====\n\nWelcome.\n')   # in a folder, as the book's
     build = tmp_path / '_build'
 
     def site():
@@ -143,16 +144,16 @@ def test_the_landing_page_links_the_pdf_and_the_epub_only_when_they_were_built(t
             app = Sphinx(str(src), str(src), str(build / 'html'), str(build / '.doctrees'), 'html',
                          status=None, warning=None)
             app.build()
-        return (build / 'html' / 'index.html').read_text(encoding='utf-8')
+        return (build / 'html' / 'book' / 'index.html').read_text(encoding='utf-8')
 
     assert 'books-other-formats' not in site()
     (build / 'latex').mkdir()
     (build / 'latex' / 'microgpt-book.pdf').write_bytes(b'%PDF-1.5 ' + b'x' * 2_000_000)
     page = site()   # nothing in the sources changed: the landing page is read again all the same
-    assert 'href="_downloads/microgpt-book.pdf">PDF (2.0 MB)</a>' in page and '>EPUB (' not in page
+    assert 'href="../_downloads/microgpt-book.pdf">PDF (2.0 MB)</a>' in page and '>EPUB (' not in page
     (build / 'epub').mkdir()
     (build / 'epub' / 'microgpt-book.epub').write_bytes(b'PK' + b'y' * 500_000)
     page = site()
-    assert 'href="_downloads/microgpt-book.epub">EPUB (0.5 MB)</a>' in page
+    assert 'href="../_downloads/microgpt-book.epub">EPUB (0.5 MB)</a>' in page
     assert (build / 'html' / '_downloads' / 'microgpt-book.epub').read_bytes().startswith(b'PK')
     assert (build / 'html' / '_downloads' / 'microgpt-book.pdf').stat().st_size == 2_000_009

@@ -55,7 +55,8 @@ def add_paragraph(app, doctree, docname):
         if i:
             paragraph += nodes.Text(', or as ')
         size = f'{path.stat().st_size / 1e6:.1f} MB'
-        paragraph += nodes.reference('', f'{label} ({size})', refuri=f'{FOLDER}/{path.name}')
+        up = '../' * docname.count('/')   # the landing page may sit in a folder (book/index)
+        paragraph += nodes.reference('', f'{label} ({size})', refuri=f'{up}{FOLDER}/{path.name}')
         paragraph += nodes.Text(f', {description}')
     paragraph += nodes.Text(f'. {"Both are" if len(found) == 2 else "It is"} the student edition: '
                             'the exercises without their solutions.')

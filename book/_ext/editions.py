@@ -3,11 +3,14 @@
 The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets it:
 
     student (default)  HTML: solutions in closed dropdowns; downloadable page sources without them.
-                       LaTeX: no solutions.
+                       LaTeX and EPUB: no solutions.
     teacher            Solutions open on the page, and each lesson starts with its teaching notes
                        (time, prerequisites, misconceptions) from book/teacher-notes.yml.
-    handouts           LaTeX: one document per lesson of _toc.yml (its exercises, no solutions);
-                       a reference to another lesson reads as its title and number.
+    handouts           LaTeX: two documents per lesson of _toc.yml, from one build: the handout (its
+                       exercises, no solutions) and the answer key (each exercise followed by its
+                       solution, the teaching notes on the first page). Both number sections, listings,
+                       figures, tables and exercises as the book does (19.1, Fig. 19.1), and a reference
+                       to another lesson reads as its title and number.
 
 The edition is also a Sphinx tag, so a page may hold ```{only} teacher``` blocks.
 Listed under sphinx.local_extensions in _config.yml.
@@ -28,6 +31,10 @@ from sphinx.util import logging, texescape
 EDITION_VARIABLE = 'MICROGPT_EDITION'
 EDITIONS = ('student', 'teacher', 'handouts')
 NOTES_FILE = 'book/teacher-notes.yml'
+# The LaTeX theme of the answer keys: Sphinx's howto layout under a name of its own, which tells the
+# LaTeX writer to print what only the answer key shows (see AnswerKeyOnly).
+ANSWER_KEY_THEME = 'answerkey'
+LATEX_THEMES = Path(__file__).resolve().parent / 'latex-themes'
 SOLUTION_FENCE_RE = re.compile(r'^\{solution(-start|-end)?\}')
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,11 @@ def handout_name(number, docname):
     return f'lesson-{number:02d}-' + re.sub(r'^\d+-', '', docname.rsplit('/', 1)[-1])
 
 
+def answer_key_name(number, docname):
+    """The file name (no suffix) of a lesson's answer key: lesson-05-letters-to-numbers-answers."""
+    return handout_name(number, docname) + '-answers'
+
+
 def edition(app):
     """The edition this build makes."""
     return app.config.microgpt_edition
@@ -97,6 +109,7 @@ def on_config_inited(app, config):
         # A handout is short: Sphinx's own title, no table of contents, no index.
         config.latex_elements = {**config.latex_elements, 'maketitle': r'\sphinxmaketitle',
                                  'tableofcontents': '', 'makeindex': '', 'printindex': ''}
+        config.latex_theme_path = [*config.latex_theme_path, str(LATEX_THEMES)]  # the answer keys' theme
     elif '\\mgptpart' in config.latex_elements.get('preamble', ''):
         # The book's PDF: a page, a contents entry and a bookmark for each part of _toc.yml, and the
         # facts its title page prints.
@@ -106,8 +119,8 @@ def on_config_inited(app, config):
 
 
 def on_builder_inited(app):
-    """Load the teaching notes once for the teacher edition; every page reads them."""
-    app.microgpt_notes = read_notes(app.srcdir) if edition(app) == 'teacher' else {}
+    """Load the teaching notes once for the teacher edition and the answer keys; every page reads them."""
+    app.microgpt_notes = read_notes(app.srcdir) if edition(app) in ('teacher', 'handouts') else {}
     app.microgpt_lessons = dict((docname, number) for number, docname in lessons(app.srcdir))
 
 
@@ -124,11 +137,18 @@ def page_link(app, docname, from_docname):
     ref = addnodes.pending_xref('', refdomain='std', reftype='doc', reftarget='/' + docname,
                                refexplicit=bool(number), refwarn=True, refdoc=from_docname)
     ref += nodes.inline(label, label, classes=['xref', 'std', 'std-doc'])
-    return ref
+    return [ref]
 
 
-def notes_admonition(app, docname, entry):
-    """The "Teaching notes" admonition of one lesson."""
+def lesson_named(app, docname, from_docname=None):
+    """Handouts: another page as text, "*its title* (lesson N)"; a handout cannot link to it."""
+    title = app.env.titles[docname].astext()
+    number = app.microgpt_lessons.get(docname)
+    return [nodes.emphasis(title, title)] + ([nodes.Text(f' (lesson {number})')] if number else [])
+
+
+def notes_admonition(app, docname, entry, link=page_link):
+    """The "Teaching notes" admonition of one lesson; link(app, page, docname) names a prerequisite page."""
     items = nodes.bullet_list()
 
     def item(*children):
@@ -139,7 +159,7 @@ def notes_admonition(app, docname, entry):
     for i, needed in enumerate(entry['prerequisites']):
         if i:
             prerequisites.append(nodes.Text('; '))
-        prerequisites += [page_link(app, needed, docname)] if needed in app.env.found_docs else inline_text(needed)
+        prerequisites += link(app, needed, docname) if needed in app.env.found_docs else inline_text(needed)
     item(*prerequisites)
     for note in entry['notes']:
         item(*inline_text(note))
@@ -167,53 +187,137 @@ def on_env_updated(app, env):
         return
     # Set only now: jupyter-book rewrites latex_documents after Sphinx starts and fails on a list
     # of several. An empty title makes Sphinx's LaTeX writer take the page's H1 as the title.
-    byline = texescape.escape(f'{app.config.html_title} \u00b7 lesson ', app.config.latex_engine)
-    app.config.latex_documents = [(docname, handout_name(number, docname) + '.tex', '', f'{byline}{number}', 'howto')
-                                  for number, docname in lessons(app.srcdir)]
+    # The answer key of each lesson is a second document of the same build, in the answer key's theme.
+    engine = app.config.latex_engine
+    byline = texescape.escape(f'{app.config.html_title} \u00b7 lesson ', engine)
+    app.config.latex_documents = [
+        document for number, docname in lessons(app.srcdir) for document in (
+            (docname, handout_name(number, docname) + '.tex', '', f'{byline}{number}', 'howto'),
+            (docname, answer_key_name(number, docname) + '.tex',
+             texescape.escape(f'Answer key: {env.titles[docname].astext()}', engine),
+             f'{byline}{number} \u00b7 for teachers', ANSWER_KEY_THEME))]
+
+
+class AnswerKeyOnly(nodes.General, nodes.Element):
+    """Handouts: what only the answer key prints (solutions, teaching notes); the handout skips it."""
+
+
+def visit_answer_key_only(self, node):
+    """LaTeX: print the content in a document of the answer key's theme, skip it in any other."""
+    if self.theme.name != ANSWER_KEY_THEME:
+        raise nodes.SkipNode
+
+
+def depart_answer_key_only(self, node):
+    """Nothing to close."""
+
+
+def lesson_numbering(number):
+    """LaTeX that numbers a lesson's handout and answer key as the book numbers the lesson: sections 19.1,
+    19.2, ... and figures, tables, listings and equations 19.1, 19.2, ... through the whole lesson (Sphinx's
+    howto layout numbers them 1, 2, ... and 3.1, per section). Exercises carry the book's numbers already."""
+    counters = ('figure', 'table', 'literalblock', 'equation')
+    return '\n'.join([r'\makeatletter']
+                     + [rf'\@removefromreset{{{counter}}}{{{level}}}' for counter in counters
+                        for level in ('section', 'subsection')]
+                     + [rf'\renewcommand\the{counter}{{{number}.\arabic{{{counter}}}}}'
+                        for counter in ('section',) + counters]
+                     + [r'\makeatother'])
 
 
 HIDDEN_INPUT_TAGS = {'tag_hide-input', 'tag_hide-cell', 'tag_remove-input'}  # cells whose code the HTML hides
 
 
+def unfolded(app):
+    """True for the outputs where nothing can be folded away and opened on a click: LaTeX, and the EPUB
+    (e-readers run no scripts). They leave out what the HTML folds away."""
+    return app.builder.format == 'latex' or app.builder.name == 'epub'
+
+
 def on_doctree_resolved(app, doctree, docname):
-    """LaTeX, every edition: no code of a cell whose code the HTML hides (its output stays).
-    LaTeX outside the teacher edition: no solutions."""
-    if app.builder.format != 'latex':
+    """LaTeX and EPUB, every edition: no code of a cell whose code the HTML hides (its output stays).
+    Handouts: the book's numbering, and the solutions and teaching notes for the answer key only.
+    LaTeX and EPUB outside the teacher edition: no solutions."""
+    if not unfolded(app):
         return
     for cell in list(doctree.findall(nodes.container)):
         if 'cell' in cell['classes'] and HIDDEN_INPUT_TAGS & set(cell['classes']):
-            for part in [c for c in cell.children if 'cell_input' in c.get('classes', [])]:
-                cell.remove(part)
+            for part in [c for c in cell.findall(nodes.Element) if 'cell_input' in c.get('classes', [])]:
+                part.parent.remove(part)
+    if app.builder.format == 'html':
+        # MyST-NB has already wrapped folded parts of cells in <details> (HideCodeCellNode): keep what they hold.
+        from myst_nb.sphinx_ import HideCodeCellNode
+        for fold in list(doctree.findall(HideCodeCellNode)):
+            fold.parent.replace(fold, list(fold.children))  # (replace_self would merge classes)
     if edition(app) == 'teacher':
         return
     from sphinx_exercise.nodes import solution_node
     for solution in list(doctree.findall(solution_node)):
-        solution.parent.remove(solution)
+        if edition(app) == 'handouts':
+            wrapper = AnswerKeyOnly()
+            solution.replace_self(wrapper)
+            wrapper.append(solution)
+        else:
+            solution.parent.remove(solution)
+    number = app.microgpt_lessons.get(docname)
+    section = doctree.next_node(nodes.section)
+    if edition(app) == 'handouts' and number and section is not None:
+        title = section.next_node(nodes.title)
+        start = [nodes.raw('', lesson_numbering(number), format='latex')]
+        entry = app.microgpt_notes.get(docname)
+        if entry:
+            start.append(AnswerKeyOnly('', notes_admonition(app, docname, entry, link=lesson_named)))
+        section[section.index(title) + 1:section.index(title) + 1] = start
 
 
 class OtherLessonReferences(SphinxPostTransform):
-    """Handouts: a {ref} or {doc} to another page reads as that page's title (and lesson), not as a label."""
+    """Handouts: a reference to another page reads as that page's title and lesson number, not as a dead link.
+
+    {ref}`label` and {doc}`page`: "*title* (lesson 7)"; {ref}`text <label>`: "text (lesson 7, *title*)";
+    {numref}`fig-chain`: "Fig. 9.1 (lesson 9, *title*)", numbered as the book numbers it.
+    """
     default_priority = 5  # before Sphinx resolves references (10): one handout cannot link to another page
     formats = ('latex',)
 
     def run(self, **kwargs):
-        """Replace every untitled reference to a page outside this handout by the page's title."""
+        """Replace every reference to a page outside this handout by text that names it."""
         if edition(self.app) != 'handouts':
             return
-        labels = self.env.get_domain('std').labels
+        std = self.env.get_domain('std')
         for ref in list(self.document.findall(addnodes.pending_xref)):
-            if ref.get('refdomain') != 'std' or ref.get('refexplicit'):
+            if ref.get('refdomain') != 'std':
                 continue
-            if ref['reftype'] == 'ref' and ref['reftarget'] in labels:
-                docname, _, title = labels[ref['reftarget']]
-            elif ref['reftype'] == 'doc' and ref['reftarget'].lstrip('/') in self.env.titles:
-                docname = ref['reftarget'].lstrip('/')
-                title = self.env.titles[docname].astext()
+            target, explicit = ref['reftarget'], ref.get('refexplicit')
+            if ref['reftype'] == 'numref' and target in std.anonlabels:
+                docname, labelid = std.anonlabels[target]
+                text = self.numbered(ref, docname, labelid)
+            elif ref['reftype'] == 'ref' and target in std.labels:
+                docname, _, text = std.labels[target]
+            elif ref['reftype'] == 'doc' and target.lstrip('/') in self.env.titles:
+                docname = target.lstrip('/')
+                text = self.env.titles[docname].astext()
             else:
                 continue
-            if docname != self.env.docname and title:
-                number = self.app.microgpt_lessons.get(docname)
-                ref.replace_self([nodes.emphasis(title, title)] + ([nodes.Text(f' (lesson {number})')] if number else []))
+            if docname == self.env.docname or not text:
+                continue
+            number = self.app.microgpt_lessons.get(docname)
+            if ref['reftype'] == 'numref' or (explicit and number):
+                title = self.env.titles[docname].astext()
+                words = [nodes.Text(ref.astext() if ref['reftype'] != 'numref' else text)]
+                if number:
+                    words += [nodes.Text(f' (lesson {number}, '), nodes.emphasis(title, title), nodes.Text(')')]
+                ref.replace_self(words)
+            elif not explicit:
+                ref.replace_self([nodes.emphasis(text, text)] + ([nodes.Text(f' (lesson {number})')] if number else []))
+
+    def numbered(self, ref, docname, labelid):
+        """The text a {numref} to labelid of docname shows, "Fig. 9.1", or '' when it has no number."""
+        for figtype, numbers in self.env.toc_fignumbers.get(docname, {}).items():
+            if labelid in numbers:
+                number = '.'.join(map(str, numbers[labelid]))
+                title = ref.astext() if ref.get('refexplicit') else self.config.numfig_format.get(figtype, '')
+                return title.replace('{number}', number) if '{number}' in title else title.replace('%s', number)
+        return ''
 
 
 def strip_solutions(text, parser):
@@ -267,4 +371,5 @@ def setup(app):
     app.connect('doctree-resolved', on_doctree_resolved)
     app.connect('build-finished', on_build_finished)
     app.add_post_transform(OtherLessonReferences)
+    app.add_node(AnswerKeyOnly, latex=(visit_answer_key_only, depart_answer_key_only))
     return {'version': '1.0', 'parallel_read_safe': True, 'parallel_write_safe': True}

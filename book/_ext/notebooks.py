@@ -283,8 +283,9 @@ def on_builder_inited(app):
 
 
 def on_html_page_context(app, pagename, templatename, context, doctree):
-    """Write the page's notebook to _sources and offer it; add the launch buttons. Runs before the theme's buttons."""
-    if app.builder.format != 'html' or doctree is None:
+    """Write the page's notebook to _sources and offer it; add the launch buttons. Runs before the theme's buttons.
+    Not in the EPUB: an e-reader has no download menu, and the EPUB may hold only files it can show."""
+    if app.builder.format != 'html' or app.builder.name == 'epub' or doctree is None:
         return
     executed = Path(app.outdir).parent / 'jupyter_execute' / f'{pagename}.ipynb'
     if not executed.is_file() or not app.env.metadata[pagename].get('kernelspec'):

@@ -1,6 +1,7 @@
-// Runs axe-core over every HTML page of a built site and prints the violations per rule and per page.
-// Usage: node run_axe.js SITE_DIR   (make a11y runs it on _build/html). A report: with A11Y_STRICT=1 it
-// exits 1 when anything is found (the theme's own markup still has findings the book cannot fix).
+// Runs axe-core over every HTML page of a built site, in the light and in the dark colour mode, and prints
+// the violations per rule and per page (A11Y_VERBOSE=1 adds the elements).
+// Usage: node run_axe.js SITE_DIR   (make a11y runs it on _build/html). Exit code 1 when anything is found,
+// 2 when the check itself could not run.
 // The browser is Debian's chromium (CHROMIUM overrides the path); puppeteer-core never downloads one.
 // Pages are served from a tiny HTTP server on 127.0.0.1, and requests to any other host are refused.
 
@@ -9,6 +10,8 @@ const http = require('http');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
 
+// Each page is checked in both modes, chosen the way the theme's colour-mode button stores them.
+const MODES = ['light', 'dark'];
 const TYPES = {'.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml',
                '.png': 'image/png', '.woff2': 'font/woff2', '.woff': 'font/woff', '.json': 'application/json'};
 
@@ -43,26 +46,33 @@ async function main() {
   });
   const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   const byRule = {}, byPage = {};
+  const names = pages(root);
   try {
-    const page = await browser.newPage();
-    await page.setRequestInterception(true);
-    page.on('request', req => (req.url().startsWith(base) ? req.continue() : req.abort()));
-    for (const name of pages(root)) {
-      await page.goto(base + name, {waitUntil: 'load'});
-      await page.evaluate(axe);
-      const found = await page.evaluate(() => axe.run(document).then(r => r.violations
-        .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))));
-      for (const v of found) {
-        const rule = byRule[v.id] ||= {impact: v.impact, nodes: 0, pages: 0};
-        rule.nodes += v.nodes.length; rule.pages += 1;
-        (byPage[name] ||= {})[v.id] = v.nodes;
+    for (const mode of MODES) {
+      const page = await browser.newPage();
+      await page.evaluateOnNewDocument(m => localStorage.setItem('mode', m), mode);
+      await page.setRequestInterception(true);
+      page.on('request', req => (req.url().startsWith(base) ? req.continue() : req.abort()));
+      for (const name of names) {
+        await page.goto(base + name, {waitUntil: 'load'});
+        const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+        if (theme !== mode) throw new Error(`${name}: asked for the ${mode} mode, the page shows ${theme}`);
+        await page.evaluate(axe);
+        const found = await page.evaluate(() => axe.run(document).then(r => r.violations
+          .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))));
+        for (const v of found) {
+          const rule = byRule[v.id] ||= {impact: v.impact, nodes: 0, pages: 0};
+          rule.nodes += v.nodes.length; rule.pages += 1;
+          (byPage[`${name} (${mode})`] ||= {})[v.id] = v.nodes;
+        }
       }
+      await page.close();
     }
   } finally {
     await browser.close();
     server.close();
   }
-  console.log('violations by rule (elements, pages):');
+  console.log('violations by rule (elements, pages in a colour mode):');
   for (const [id, r] of Object.entries(byRule).sort()) console.log(`  ${id} [${r.impact}]: ${r.nodes} on ${r.pages} pages`);
   console.log('violations by page:');
   for (const [name, rules] of Object.entries(byPage)) {
@@ -70,8 +80,9 @@ async function main() {
     if (process.env.A11Y_VERBOSE) for (const [id, nodes] of Object.entries(rules)) console.log(`    ${id}: ${nodes.slice(0, 5).join(' | ')}`);
   }
   const total = Object.values(byRule).reduce((sum, r) => sum + r.nodes, 0);
-  console.log(`${total} violations on ${Object.keys(byPage).length} of ${pages(root).length} pages`);
-  process.exitCode = total && process.env.A11Y_STRICT ? 1 : 0;
+  const checks = names.length * MODES.length;
+  console.log(`${total} violations in ${Object.keys(byPage).length} of ${checks} checks (${names.length} pages, each in ${MODES.join(' and ')} mode)`);
+  process.exitCode = total ? 1 : 0;
 }
 
 main().catch(err => { console.error(err); process.exit(2); });

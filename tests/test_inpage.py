@@ -114,6 +114,15 @@ def test_the_playground_invents_the_books_names_and_trains_as_cpython_does(site)
     assert done['losses'] == cpython_losses(20)
 
 
+def test_the_buttons_outputs_editor_and_playground_leave_axe_nothing_to_report(site):
+    """axe-core (tests/a11y's pinned copy) after running a cell and opening its editor, and after explaining a
+    name and training in the playground, in the light and the dark colour mode: no finding."""
+    subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--silent'], cwd=REPO / 'tests' / 'a11y', check=True,
+                   env={**os.environ, 'PUPPETEER_SKIP_DOWNLOAD': '1'})
+    found = drive(site, 'axe', PAGES[4], 'book/appendix/playground.html')
+    assert len(found) == 4 and not any(found.values()), found
+
+
 # ---------------------------------------------------------------- without a browser
 
 def test_the_pages_load_is_tangles_own_and_runs_the_program_as_the_build_does(tmp_path, monkeypatch):

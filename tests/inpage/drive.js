@@ -7,7 +7,8 @@
 //   node drive.js SITE playground STEPS       the 20 names at T = 0.5, then STEPS training steps: the losses
 //   node drive.js SITE bench PAGE             seconds from Run to the first output on a fresh load (warm cache)
 //   node drive.js SITE axe PAGE...            axe-core (from tests/a11y, make a11y installs it) after running the
-//                                             page's first cell (the playground: explaining a name, training 2 steps)
+//                                             page's first cell and opening its editor (the playground: explaining
+//                                             a name, training 2 steps), in the light and the dark colour mode
 //   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1)
 // Requests to any other host fail (chromium resolves no other name) and are listed in the result ("external").
 const fs = require('fs');
@@ -167,7 +168,8 @@ const commands = {
   async axe(page, base, names) {
     const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js', {paths: [path.join(__dirname, '..', 'a11y')]}), 'utf8');
     const result = {};
-    for (const name of names) {
+    for (const [name, mode] of names.flatMap(n => [[n, 'light'], [n, 'dark']])) {
+      await page.evaluateOnNewDocument(m => localStorage.setItem('mode', m), mode);  // as the theme's button stores it
       await lessonReady(page, base, name);
       if (name.includes('playground')) {
         await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
@@ -180,7 +182,7 @@ const commands = {
         await page.evaluate(() => document.querySelector('.inpage-edit').click());
       }
       await page.evaluate(axe);
-      result[name] = await page.evaluate(() => axe.run(document).then(r => r.violations
+      result[`${name} (${mode})`] = await page.evaluate(() => axe.run(document).then(r => r.violations
         .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))));
     }
     return result;

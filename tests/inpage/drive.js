@@ -189,6 +189,7 @@ const commands = {
   },
   async screenshot(page, base, [name, png, run]) {
     await page.setViewport({width: 1200, height: 1600});
+    if (process.env.DRIVE_MODE) await page.evaluateOnNewDocument(m => localStorage.setItem('mode', m), process.env.DRIVE_MODE);
     await lessonReady(page, base, name);
     if (name.includes('playground')) {
       await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());

@@ -6,6 +6,7 @@
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
 # make handouts - two PDFs per lesson in _build/handouts: the handout (exercises, no solutions) and the
 #                 answer key (every solution, the teaching notes on its first page), both numbered as in the book
+# make inpage - install Pyodide (pinned, npm ci) so that make book gives every lesson Run buttons; make serve - serve _build/html
 # make a11y - axe-core through Debian's chromium over every page of _build/html (after make book); fails on any finding
 # make epub - the student edition as an EPUB 3 e-book: _build/epub/microgpt-book.epub (math as MathML, no scripts)
 
@@ -26,7 +27,7 @@ LATEX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # make book and make pdf always make the student edition.
 unexport MICROGPT_EDITION
 
-.PHONY: venv book pdf epub teacher handouts test tangle check run bench a11y clean
+.PHONY: venv book pdf epub teacher handouts test tangle check run bench a11y inpage serve clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +37,7 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-book: venv
+book: venv inpage
 	$(JB) build . $(JBFLAGS)
 
 pdf: venv
@@ -81,6 +82,17 @@ bench: venv
 # is printed and exits non-zero. make test runs the same check on its own build (tests/test_book.py).
 a11y:
 	cd tests/a11y && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund && node run_axe.js ../../_build/html
+
+# In-page Python (book/_ext/inpage.py): Pyodide's core files from npm, exactly as book/_ext/inpage/package-lock.json
+# pins them. Without npm the book builds all the same, without Run buttons.
+inpage:
+	@if command -v npm >/dev/null; then cd book/_ext/inpage && npm ci --no-audit --no-fund --silent; \
+	else echo "make inpage: no npm here, so the book's cells will not run in the page"; fi
+
+# The built book on http://127.0.0.1:8000/ (PORT=...), .wasm served as application/wasm.
+PORT ?= 8000
+serve:
+	$(PYTHON) book/_ext/inpage/serve.py _build/html $(PORT)
 
 clean:
 	rm -rf _build

@@ -6,6 +6,7 @@ printed here, with the commands that produced them, rather than asserted.
     python tests/bench.py            everything (about a quarter of an hour on 2 cores)
     python tests/bench.py --quick    skip the two full 1000-step runs of microgpt.py
     python tests/bench.py --tangle   only tangle.py on large generated books (10,000 chunks)
+    python tests/bench.py --inpage   only the in-page Python (needs _build/html from make book, chromium, node)
 """
 
 import os
@@ -102,8 +103,51 @@ def bench_tangle(tmp):
             f'python tangle.py --root big{chapters} [--check | --stitch]')
 
 
+def bench_inpage(per_step):
+    """The book's cells in chromium (tests/inpage/drive.js on _build/html): start-up, training step, 20 names."""
+    import json
+    site, chromium = REPO / '_build' / 'html', os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    if not (site / '_inpage' / 'pyodide').is_dir() or not Path(chromium).is_file() or not shutil.which('node'):
+        print('in-page Python: skipped (needs make inpage, make book, chromium and node)', flush=True)
+        return
+    subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--silent'], cwd=REPO / 'tests' / 'inpage', check=True,
+                   env={**os.environ, 'PUPPETEER_SKIP_DOWNLOAD': '1'})
+
+    def drive(*args):
+        done = subprocess.run(['node', 'tests/inpage/drive.js', str(site), *args], cwd=REPO, check=True,
+                              capture_output=True, text=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])['result']
+    for page in ('book/02-autograd/01-why-derivatives.html', 'book/02-autograd/03-the-value-class.html'):
+        runs = [drive('bench', page) for _ in range(3)]
+        say(f'in page: {page.split("/")[-1]}: Run to first output, cold / warm cache; start-up',
+            f'{statistics.median(r["cold"] for r in runs):.1f} / {statistics.median(r["seconds"] for r in runs):.1f}; '
+            f'{statistics.median(r["startup"] for r in runs):.1f} s',
+            f'node tests/inpage/drive.js _build/html bench {page}  (fresh page, warm cache, median of 3)')
+    played = drive('playground', '30')
+    browser_step = played['perStep']
+    say('in page: seconds per training step (30 steps)', f'{browser_step:.3f} s', 'node tests/inpage/drive.js _build/html playground 30')
+    if per_step:
+        say('  ratio, in page / CPython', f'{browser_step / per_step:.2f}', '')
+    say('in page: 20 names at T = 0.5 (first press / again)', f'{played["firstNames"]:.2f} / {played["namesAgain"]:.2f} s',
+        'the playground\'s "Invent names": the first press starts Python and loads the model')
+
+
+def cpython_per_step(run_dir):
+    """Seconds per training step: (30 steps) - (0 steps), both with the same start-up and sampling."""
+    short, none = variant(run_dir, 'steps30.py', 30), variant(run_dir, 'steps0.py', 0)
+    return statistics.median((timed([PYTHON, short], run_dir) - timed([PYTHON, none], run_dir)) / 30 for _ in range(3))
+
+
 def main():
     quick = '--quick' in sys.argv
+    if '--inpage' in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir = Path(tmp)
+            (run_dir / 'input.txt').symlink_to(tangle.names_file(REPO))
+            per_step = cpython_per_step(run_dir)
+            say('microgpt.py seconds per training step (median of 3)', f'{per_step:.3f} s', 'python microgpt.py, 30 steps minus 0')
+            bench_inpage(per_step)
+        return
     if '--tangle' in sys.argv:
         with tempfile.TemporaryDirectory() as tmp:
             bench_tangle(tmp)
@@ -118,9 +162,7 @@ def main():
         (run_dir / 'input.txt').symlink_to(data)
 
         # seconds per training step: (30 steps) - (0 steps), both with the same start-up and sampling
-        short, none = variant(run_dir, 'steps30.py', 30), variant(run_dir, 'steps0.py', 0)
-        per_step = statistics.median(
-            (timed([PYTHON, short], run_dir) - timed([PYTHON, none], run_dir)) / 30 for _ in range(3))
+        per_step = cpython_per_step(run_dir)
         say('microgpt.py seconds per training step (median of 3)', f'{per_step:.3f} s',
             f'cd {run_dir.name} && python microgpt.py with num_steps 30, minus num_steps 0')
 
@@ -131,6 +173,8 @@ def main():
             say('microgpt.py full 1000-step run, wall time', f'{fast:.1f} s', 'python microgpt.py')
             say('straightforward version (recursive backward, gc on)', f'{slow:.1f} s', 'python straightforward.py')
             say('  ratio, ours / straightforward', f'{fast / slow:.2f}', '')
+
+        bench_inpage(per_step)
 
         check = statistics.median(timed([PYTHON, 'tangle.py', '--check'], REPO) for _ in range(3))
         say('tangle.py --check (median of 3)', f'{check:.2f} s', 'python tangle.py --check')

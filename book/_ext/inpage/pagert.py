@@ -1,0 +1,258 @@
+"""The page's side of the cells, in the browser's Python (Pyodide, in a Web Worker; see inpage-worker.js).
+
+run_cell(code, label) runs one cell in the page's one namespace as Jupyter would: what it prints, the
+value of its last expression (unless it ends with `;`), what it displays, or its traceback, returned as
+JSON [[kind, text], ...] with kind stdout, stderr, result, markdown or error. Stand-ins for what the cells
+import besides the standard library and tangle: myst_nb.glue (shows the value when display=True) and
+IPython.display (display, Markdown, HTML: shown as text). The playground's functions (sample, explain,
+train_*) use the program itself, through the page's tangle.load.
+"""
+
+import ast
+import io
+import json
+import linecache
+import random
+import re
+import sys
+import traceback
+import types
+
+NAMESPACE = {'__name__': '__main__', '__builtins__': __builtins__}
+_outputs = None
+
+
+class _Outputs:
+    def __init__(self):
+        self.items = []
+
+    def add(self, kind, text):
+        if not text:
+            return
+        if self.items and self.items[-1][0] == kind and kind in ('stdout', 'stderr'):
+            self.items[-1][1] += text
+        else:
+            self.items.append([kind, text])
+
+
+class _Stream(io.TextIOBase):
+    def __init__(self, kind):
+        self.kind = kind
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if _outputs is not None:
+            _outputs.add(self.kind, text)
+        return len(text)
+
+
+def _text_plain(value):
+    """The text/plain form Jupyter shows: IPython's pretty printer when it is here, else repr."""
+    try:
+        from IPython.lib.pretty import pretty
+        return pretty(value)
+    except ImportError:
+        return repr(value)
+
+
+def show(value):
+    """Display a value under the cell, as Jupyter's display() does."""
+    if value is None:
+        return
+    markdown = getattr(value, '_repr_markdown_', None)
+    if markdown is not None:
+        _outputs.add('markdown', _roles(markdown()))
+    else:
+        _outputs.add('result', _text_plain(value))
+
+
+_ROLE = re.compile(r'\{([a-z:-]+)\}`([^`]*)`')
+
+
+def _roles(text):
+    """MyST roles in displayed Markdown as the book shows them: {lines} as "lines 30–57", {ref} as the
+    section's title (or the explicit text), any other role as its text."""
+    import tangle
+
+    def one(match):
+        role, content = match.groups()
+        explicit = re.match(r'^(.*?)\s*<([^<>]+)>$', content, re.S)
+        if explicit:
+            return explicit.group(1)
+        try:
+            if role == 'lines':
+                _, first, last = tangle.resolve_lines(tangle.read_book(), content)
+                return tangle.line_span(first, last)
+            if role == 'ref':
+                return tangle._json('labels.json').get(content, content)
+        except (KeyError, OSError):
+            pass
+        return content
+    return _ROLE.sub(one, text)
+
+
+def _install_stand_ins():
+    """myst_nb.glue and IPython.display, as modules the cells can import."""
+    myst_nb = types.ModuleType('myst_nb')
+
+    def glue(name, variable=None, display=True):
+        if display:
+            show(variable)
+    myst_nb.glue = glue
+    sys.modules['myst_nb'] = myst_nb
+
+    ipython = sys.modules.get('IPython') or types.ModuleType('IPython')
+    ipython.__path__ = getattr(ipython, '__path__', [])
+    display = types.ModuleType('IPython.display')
+
+    class Markdown:
+        def __init__(self, data=''):
+            self.data = data
+
+        def _repr_markdown_(self):
+            return self.data
+
+    class HTML(Markdown):
+        pass
+
+    def display_(*values, **_):
+        for value in values:
+            show(value)
+    display.display, display.Markdown, display.HTML = display_, Markdown, HTML
+    ipython.display = display
+    sys.modules.setdefault('IPython', ipython)
+    sys.modules['IPython.display'] = display
+
+
+def run_cell(code, label):
+    """Run one cell; JSON of its outputs."""
+    global _outputs
+    _outputs = outputs = _Outputs()
+    filename = f'<{label}>'
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Stream('stdout'), _Stream('stderr')
+    try:
+        tree = ast.parse(code, filename)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(';'):
+            last = tree.body.pop()
+        exec(compile(tree, filename, 'exec'), NAMESPACE)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), filename, 'eval'), NAMESPACE)
+            if value is not None:
+                NAMESPACE['_'] = value
+                show(value)
+    except BaseException as err:  # SystemExit and KeyboardInterrupt too: the cell stops, the page does not
+        tb = err.__traceback__.tb_next if err.__traceback__ else None
+        outputs.add('error', ''.join(traceback.format_exception(type(err), err, tb)))
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = saved
+        _outputs = None
+    return json.dumps(outputs.items)
+
+
+# ---------------------------------------------------------------- the playground
+
+_trained = {}
+
+
+def _model():
+    """The program through generate() with the build's trained weights, and the random state the full
+    run had when it began to sample (training draws no random numbers)."""
+    if not _trained:
+        import tangle
+        m = tangle.load('generate', trained=True)
+        _trained['m'], _trained['state'] = m, random.getstate()
+    return _trained['m'], _trained['state']
+
+
+def _generate(m, temperature, prefix, record=None):
+    """One name, as the program's generate() makes it, but starting with the letters of prefix; with
+    record, each step's top candidates and each head's attention weights are appended to it."""
+    keys, values = [[] for _ in range(m.n_layer)], [[] for _ in range(m.n_layer)]
+    token_id, ids = m.BOS, []
+    softmax = m.softmax
+    for pos in range(m.block_size):
+        given, seen = token_id, []
+        if record is not None:
+            m.softmax = lambda logits: seen.append(softmax(logits)) or seen[-1]
+        try:
+            logits = m.gpt(token_id, pos, keys, values)
+        finally:
+            m.softmax = softmax
+        probs = softmax([l / temperature for l in logits])
+        if pos < len(prefix):
+            token_id = m.chars.index(prefix[pos])
+        else:
+            token_id = random.choices(range(m.vocab_size), weights=[p.data for p in probs])[0]
+        if record is not None:
+            ranked = sorted(range(m.vocab_size), key=lambda i: -probs[i].data)[:5]
+            record.append({'pos': pos, 'input': '.' if given == m.BOS else m.chars[given],
+                           'top': [['.' if i == m.BOS else m.chars[i], probs[i].data] for i in ranked],
+                           'chosen': '.' if token_id == m.BOS else m.chars[token_id],
+                           'attention': [[w.data for w in head] for head in seen]})
+        if token_id == m.BOS:
+            break
+        ids.append(token_id)
+    return m.decode(ids)
+
+
+def _clean_prefix(m, prefix):
+    prefix = (prefix or '').strip().lower()
+    unknown = sorted(set(prefix) - set(m.chars))
+    if unknown:
+        raise ValueError(f'the model knows only the letters a-z; not {" ".join(unknown)}')
+    return prefix
+
+
+def sample(temperature=0.5, count=20, prefix='', own=False):
+    """JSON list of names, from the build's weights (or, own=True, the reader's trained model), with the
+    random state the program's own sampling starts from."""
+    m, state = (_training['m'], _training['state']) if own else _model()
+    prefix = _clean_prefix(m, prefix)
+    random.setstate(state)
+    return json.dumps([_generate(m, float(temperature), prefix) for _ in range(int(count))])
+
+
+def explain(temperature=0.5, prefix='', own=False):
+    """JSON of one name and, for each step, the top candidates and the attention weights of each head."""
+    m, state = (_training['m'], _training['state']) if own else _model()
+    prefix = _clean_prefix(m, prefix)
+    random.setstate(state)
+    record = []
+    name = _generate(m, float(temperature), prefix, record)
+    return json.dumps({'name': name, 'steps': record, 'heads': m.n_head})
+
+
+_training = {}
+
+
+def train_start(steps):
+    """A fresh model with the program's initial weights, its learning rate falling to 0 over `steps`."""
+    import tangle
+    m = tangle.load('adam')
+    m.num_steps = int(steps)
+    _training.clear()
+    _training.update(m=m, step=0, state=random.getstate())
+    return json.dumps({'steps': m.num_steps})
+
+
+def train_steps(count):
+    """Run up to `count` more steps of the program's training loop; JSON of their losses."""
+    m, losses = _training['m'], []
+    while count > 0 and _training['step'] < m.num_steps:
+        step = _training['step']
+        loss = m.name_loss(m.docs[step % len(m.docs)])
+        loss.backward()
+        m.adam_step(step)
+        losses.append(f'{loss.data:.4f}')  # as the program prints it
+        _training['step'] = step + 1
+        count -= 1
+    return json.dumps(losses)
+
+
+_install_stand_ins()

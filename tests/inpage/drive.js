@@ -1,0 +1,242 @@
+// Drives Debian's chromium (puppeteer-core, no browser download) over a built book served on 127.0.0.1, and
+// prints what the in-page Python did as JSON, for tests/test_inpage.py and tests/bench.py to judge.
+//   node drive.js SITE pages PAGE...          press Run on every cell of each page, in order: each cell's
+//                                             output as the build printed it and as the page made it
+//   node drive.js SITE edit PAGE N CODE       edit cell N (0-based among cells with a Run button), run, reset
+//   node drive.js SITE file PAGE              open PAGE from file:// and press Run: the message shown
+//   node drive.js SITE playground STEPS       the 20 names at T = 0.5, then STEPS training steps: the losses
+//   node drive.js SITE bench PAGE             seconds from Run to the first output on a fresh load (warm cache)
+//   node drive.js SITE axe PAGE...            axe-core (from tests/a11y, make a11y installs it) after running the
+//                                             page's first cell and opening its editor (the playground: explaining
+//                                             a name, training 2 steps), in the light and the dark colour mode
+//   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1)
+// Requests to any other host fail (chromium resolves no other name) and are listed in the result ("external").
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const puppeteer = require('puppeteer-core');
+
+const TYPES = {'.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.woff': 'font/woff',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.txt': 'text/plain', '.py': 'text/plain',
+  '.zip': 'application/zip'};
+const CELL_TIMEOUT = 300000;
+
+function serve(root) {
+  const server = http.createServer((req, res) => {
+    const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end(); }
+    res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'max-age=3600'});
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise(done => server.listen(0, '127.0.0.1', () => done(server)));
+}
+
+// What a cell's output shows: the text of each block of output, and of each table as its rows of cells.
+const outputs = (page, i) => page.evaluate(i => {
+  const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+  const texts = [];  // consecutive stream blocks are one text (the kernel may flush a cell's print in pieces)
+  let lastStream = false;
+  for (const node of cell.querySelectorAll('.cell_output pre, .cell_output table')) {
+    const stream = node.tagName === 'PRE' && !!node.closest('.stream');
+    const text = node.tagName === 'PRE' ? node.textContent
+      : [...node.querySelectorAll('tr')].map(tr => [...tr.children].map(td => td.textContent.trim()).join(' | ')).join('\n');
+    if (stream && lastStream) texts[texts.length - 1] += text; else texts.push(text);
+    lastStream = stream;
+  }
+  return texts;
+}, i);
+
+async function runCell(page, i) {
+  await page.evaluate(i => {
+    const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+    delete cell.dataset.inpage;
+    cell.querySelector('.inpage-run').click();
+  }, i);
+  const began = Date.now();
+  for (;;) {  // polled from here: a long cell must not hold one protocol call open
+    const [state, status] = await page.evaluate(i => {
+      const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+      return [cell.dataset.inpage, cell.querySelector('.inpage-status').textContent];
+    }, i);
+    if (process.env.DRIVE_VERBOSE) console.error(`cell ${i}: ${state} ${status}`);
+    if (state === 'done' || state === 'failed') break;
+    if (Date.now() - began > CELL_TIMEOUT) throw new Error(`cell ${i} still ${state} after ${CELL_TIMEOUT / 1000} s: ${status}`);
+    await new Promise(done => setTimeout(done, process.env.DRIVE_VERBOSE ? 2000 : 100));
+  }
+  return page.evaluate(i => {
+    const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+    return {state: cell.dataset.inpage, status: cell.querySelector('.inpage-status').textContent,
+            note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' ')};
+  }, i);
+}
+
+async function lessonReady(page, base, name) {
+  await page.goto(base + name, {waitUntil: 'load'});
+  await page.waitForFunction(() => window.microgptInpage || document.querySelector('.inpage-bar'), {timeout: 30000});
+}
+
+const commands = {
+  async pages(page, base, names) {
+    const result = [];
+    for (const name of names) {
+      await lessonReady(page, base, name);
+      const count = await page.evaluate(() => document.querySelectorAll('.inpage-run').length);
+      const raises = await page.evaluate(() => [...document.querySelectorAll('div.cell')]
+        .filter(c => c.querySelector('.inpage-run')).map(c => c.classList.contains('tag_raises-exception')));
+      const before = [];
+      for (let i = 0; i < count; i++) before.push(await outputs(page, i));
+      const cells = [];
+      for (let i = 0; i < count; i++) {
+        const began = Date.now();
+        const run = await runCell(page, i);
+        cells.push({n: i, raises: raises[i], static: before[i], got: await outputs(page, i), seconds: (Date.now() - began) / 1000, ...run});
+      }
+      const onlyJupyter = await page.evaluate(() => document.querySelectorAll('.inpage-bar:not([role])').length);
+      result.push({page: name, cells, onlyJupyter});
+    }
+    return result;
+  },
+  async edit(page, base, [name, n, code]) {
+    await lessonReady(page, base, name);
+    const i = Number(n);
+    const before = await outputs(page, i);
+    await page.evaluate(i => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i]
+      .querySelector('.inpage-edit').click(), i);
+    await page.focus('textarea.inpage-editor');
+    await page.evaluate(() => { document.querySelector('textarea.inpage-editor').value = ''; });
+    await page.keyboard.type(code);
+    const run = await runCell(page, i);
+    const edited = await outputs(page, i);
+    await page.evaluate(i => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i]
+      .querySelector('.inpage-reset').click(), i);
+    return {before, edited, run, reset: await outputs(page, i),
+            editorGone: await page.evaluate(() => !document.querySelector('textarea.inpage-editor'))};
+  },
+  async file(page, base, [name], site) {
+    await page.goto('file://' + path.join(site, name), {waitUntil: 'load'});
+    await page.waitForSelector('.inpage-run');
+    await page.click('.inpage-run');
+    return {message: await page.$eval('.inpage-status', s => s.textContent)};
+  },
+  async playground(page, base, [steps]) {
+    await page.goto(base + 'book/appendix/playground.html', {waitUntil: 'load'});
+    await page.waitForSelector('#microgpt-playground button');
+    const click = text => page.evaluate(text => [...document.querySelectorAll('#microgpt-playground button')]
+      .find(b => b.textContent === text).click(), text);
+    const done = async sel => {
+      await page.waitForFunction(sel => !/^(Starting|Working)|^$/.test(document.querySelector(sel).textContent),
+        {timeout: CELL_TIMEOUT, polling: 50}, sel);
+      const text = await page.$eval(sel, s => s.textContent);
+      if (!text.startsWith('Done')) throw new Error(`playground: ${text}`);
+    };
+    let began = Date.now();
+    await click('Invent names');
+    await done('#microgpt-playground p.inpage-status');
+    const firstNames = (Date.now() - began) / 1000;
+    const names = await page.$$eval('#pg-names li', items => items.map(li => li.textContent));
+    began = Date.now();
+    await page.evaluate(() => document.querySelectorAll('#microgpt-playground p.inpage-status')[0].textContent = '');
+    await click('Invent names');
+    await done('#microgpt-playground p.inpage-status');
+    const namesAgain = (Date.now() - began) / 1000;
+    await click('Explain one name');
+    await page.waitForSelector("#pg-explain table", {timeout: CELL_TIMEOUT}).catch(async err => { throw new Error(err.message + " status: " + await page.$eval("#microgpt-playground p.inpage-status", s => s.textContent)); });
+    const explainRows = await page.$$eval('#pg-explain tbody tr', rows => rows.length);
+    await page.$eval('#pg-training-steps', (input, steps) => { input.value = steps; }, steps);
+    began = Date.now();
+    await click('Train');
+    await page.waitForFunction(steps => document.querySelector('#microgpt-playground').dataset.trained === String(steps),
+      {timeout: CELL_TIMEOUT * 4, polling: 100}, steps);
+    const trainSeconds = (Date.now() - began) / 1000;
+    const losses = (await page.$eval('#pg-losses', p => p.textContent)).trim().split('\n').map(l => l.split('loss ')[1]);
+    const perStep = Number(await page.$eval('#microgpt-playground', box => box.dataset.secondsPerStep));
+    const trainStatus = await page.$eval('#pg-train-status', s => s.textContent);
+    return {names, firstNames, namesAgain, explainRows, losses, trainSeconds, perStep, trainStatus};
+  },
+  async bench(page, base, [name]) {
+    await lessonReady(page, base, name);  // warms the cache: Pyodide's files are fetched once
+    let began = Date.now();
+    await runCell(page, 0);
+    const cold = (Date.now() - began) / 1000;
+    await lessonReady(page, base, name);  // a fresh page: a new worker, a new Python
+    began = Date.now();
+    const run = await runCell(page, 0);
+    return {seconds: (Date.now() - began) / 1000, cold, run,
+            startup: Number(await page.evaluate(() => document.documentElement.dataset.inpageStartSeconds))};
+  },
+  async axe(page, base, names) {
+    const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js', {paths: [path.join(__dirname, '..', 'a11y')]}), 'utf8');
+    const result = {};
+    for (const [name, mode] of names.flatMap(n => [[n, 'light'], [n, 'dark']])) {
+      await page.evaluateOnNewDocument(m => localStorage.setItem('mode', m), mode);  // as the theme's button stores it
+      await lessonReady(page, base, name);
+      if (name.includes('playground')) {
+        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
+        await page.waitForSelector('#pg-explain table', {timeout: CELL_TIMEOUT});
+        await page.$eval('#pg-training-steps', input => { input.value = 2; });
+        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Train').click());
+        await page.waitForFunction(() => document.querySelector('#microgpt-playground').dataset.trained === '2', {timeout: CELL_TIMEOUT});
+      } else {
+        await runCell(page, 0);
+        await page.evaluate(() => document.querySelector('.inpage-edit').click());
+      }
+      await page.evaluate(axe);
+      result[`${name} (${mode})`] = await page.evaluate(() => axe.run(document).then(r => r.violations
+        .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))));
+    }
+    return result;
+  },
+  async screenshot(page, base, [name, png, run]) {
+    await page.setViewport({width: 1200, height: 1600});
+    if (process.env.DRIVE_MODE) await page.evaluateOnNewDocument(m => localStorage.setItem('mode', m), process.env.DRIVE_MODE);
+    await lessonReady(page, base, name);
+    if (name.includes('playground')) {
+      await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
+      await page.waitForSelector("#pg-explain table", {timeout: CELL_TIMEOUT}).catch(async err => { throw new Error(err.message + " status: " + await page.$eval("#microgpt-playground p.inpage-status", s => s.textContent)); });
+      if (run) {  // train RUN steps too, and show the loss curve
+        await page.$eval('#pg-training-steps', (input, steps) => { input.value = steps; }, run);
+        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Train').click());
+        await page.waitForFunction(steps => document.querySelector('#microgpt-playground').dataset.trained === steps, {timeout: CELL_TIMEOUT}, run);
+        await page.evaluate(() => document.querySelector('#microgpt-playground h2:nth-of-type(2)').scrollIntoView());
+      } else await page.evaluate(() => document.querySelector('#microgpt-playground').scrollIntoView());
+    } else if (run) {
+      const i = Number(run);
+      await runCell(page, i);
+      await page.evaluate(i => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i].scrollIntoView(), i);
+    }
+    await page.screenshot({path: png});
+    return {png};
+  },
+};
+
+async function main() {
+  const [site, command, ...args] = process.argv.slice(2);
+  const root = path.resolve(site);
+  const server = await serve(root);
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    protocolTimeout: 0,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--allow-file-access-from-files',
+           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+  });
+  const external = [], errors = [];
+  try {
+    const page = await browser.newPage();
+    // No request interception (it stalls a Web Worker's requests): chromium resolves no host but 127.0.0.1,
+    // and every request for another host is listed.
+    page.on('request', req => {
+      const url = req.url();
+      if (!(url.startsWith(base) || url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:'))) external.push(url);
+    });
+    page.on('pageerror', err => { if (/inpage/.test(err.stack || '')) errors.push(String(err.stack)); });  // the theme's own are not ours
+    const result = await commands[command](page, base, args, root);
+    console.log(JSON.stringify({result, external, errors}));
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+main().catch(err => { console.error(err); process.exit(2); });

@@ -1,0 +1,173 @@
+"""The book's cells run in the reader's browser (book/_ext/inpage.py), checked in Debian's chromium.
+
+tests/inpage/drive.js (puppeteer-core, pinned in tests/inpage/package-lock.json, no browser download) serves
+the built book on 127.0.0.1 and presses the buttons. The book is the one `make book` built in _build/html
+when it has the in-page runtime, else a build of its own. Without chromium, Node.js or the Pyodide package
+(make inpage) these tests skip with a reason; under CI (CI=true) they fail instead.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tangle
+
+REPO = Path(__file__).resolve().parent.parent
+DRIVER = REPO / 'tests' / 'inpage'
+CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+# Five lessons from five modules; every cell with a Run button is run and compared.
+PAGES = ['book/01-data/03-start-and-end.html', 'book/02-autograd/03-the-value-class.html',
+         'book/03-architecture/03-softmax.html', 'book/04-training/02-loss.html',
+         'book/05-inference/02-temperature.html']
+
+
+def missing():
+    """What these tests need and this machine lacks."""
+    needed = [] if Path(CHROMIUM).is_file() else [CHROMIUM]
+    needed += [tool for tool in ('node', 'npm') if not shutil.which(tool)]
+    if not (REPO / 'book' / '_ext' / 'inpage' / 'node_modules' / 'pyodide' / 'pyodide.asm.wasm').is_file() and shutil.which('npm'):
+        subprocess.run(['make', 'inpage'], cwd=REPO, check=True, capture_output=True)
+    if not (REPO / 'book' / '_ext' / 'inpage' / 'node_modules' / 'pyodide').is_dir():
+        needed.append('Pyodide (make inpage)')
+    return needed
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    needed = missing()
+    if needed:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'CI must run the in-page tests, but {", ".join(needed)} is missing: .ci/run installs it')
+        pytest.skip(f'no {", ".join(needed)} here: the in-page tests need chromium, Node.js and npm')
+    subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--silent'], cwd=DRIVER, check=True,
+                   env={**os.environ, 'PUPPETEER_SKIP_DOWNLOAD': '1'})
+    built = REPO / '_build' / 'html'
+    if not (built / '_inpage' / 'pyodide' / 'pyodide.asm.wasm').is_file() or os.environ.get('INPAGE_FRESH_BUILD'):
+        out = tmp_path_factory.mktemp('inpage-book')
+        done = subprocess.run([str(Path(sys.executable).parent / 'jupyter-book'), 'build', str(REPO),
+                               '--path-output', str(out), '-W', '-n', '--keep-going'],
+                              capture_output=True, text=True, timeout=1800)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        built = out / '_build' / 'html'
+    return built
+
+
+def drive(site, *args, timeout=1800):
+    done = subprocess.run(['node', str(DRIVER / 'drive.js'), str(site), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not answer['external'], f'requests to other hosts: {answer["external"][:5]}'
+    assert not answer['errors'], answer['errors'][:5]
+    return answer['result']
+
+
+def test_every_cell_of_five_lessons_runs_in_the_page_and_prints_what_the_build_printed(site):
+    pages = drive(site, 'pages', *PAGES)
+    for page in pages:
+        assert len(page['cells']) >= 2, page['page']
+        for cell in page['cells']:
+            where = f"{page['page']} cell {cell['n'] + 1}"
+            assert cell['state'] == 'done', (where, cell['status'])
+            assert not cell['note'], (where, cell['note'])  # every hidden setup cell ran too
+            if cell['raises']:  # a cell that shows an error: a Python traceback, ending as the build's does
+                assert cell['got'] and cell['got'][-1].startswith('Traceback (most recent call last)'), where
+                assert cell['got'][-1].strip().splitlines()[-1] in cell['static'][-1], where
+            else:
+                assert cell['got'] == cell['static'], where
+
+
+def test_an_edited_cell_prints_its_new_output_and_reset_puts_the_book_back(site):
+    done = drive(site, 'edit', PAGES[1], 0, 'a, b = 2.0, -3.0\nc = a * b * 7\nprint(c, "edited")\n1 / 0')
+    assert done['edited'][0] == '-42.0 edited\n', done
+    assert done['edited'][1].startswith('Traceback (most recent call last)') and 'ZeroDivisionError' in done['edited'][1]
+    assert done['reset'] == done['before'] and done['editorGone']
+
+
+def test_from_a_file_address_the_run_button_says_to_serve_the_book(site):
+    message = drive(site, 'file', PAGES[0])['message']
+    assert 'make serve' in message and 'file://' in message
+
+
+def cpython_losses(steps):
+    """The losses the program prints in CPython for `steps` steps (its learning rate falling over them)."""
+    m = tangle.load('adam')
+    m.num_steps = steps
+    losses = []
+    for step in range(steps):
+        loss = m.name_loss(m.docs[step % len(m.docs)])
+        loss.backward()
+        m.adam_step(step)
+        losses.append(f'{loss.data:.4f}')
+    return losses
+
+
+def test_the_playground_invents_the_books_names_and_trains_as_cpython_does(site):
+    done = drive(site, 'playground', 20)
+    assert done['names'] == tangle.trained_run()['samples']
+    assert done['explainRows'] >= 2
+    assert done['losses'] == cpython_losses(20)
+
+
+def test_the_buttons_outputs_editor_and_playground_leave_axe_nothing_to_report(site):
+    """axe-core (tests/a11y's pinned copy) after running a cell and opening its editor, and after explaining a
+    name and training in the playground, in the light and the dark colour mode: no finding."""
+    subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--silent'], cwd=REPO / 'tests' / 'a11y', check=True,
+                   env={**os.environ, 'PUPPETEER_SKIP_DOWNLOAD': '1'})
+    found = drive(site, 'axe', PAGES[4], 'book/appendix/playground.html')
+    assert len(found) == 4 and not any(found.values()), found
+
+
+# ---------------------------------------------------------------- without a browser
+
+def test_the_pages_load_is_tangles_own_and_runs_the_program_as_the_build_does(tmp_path, monkeypatch):
+    """_inpage/tangle.py copies load() and its helpers from tangle.py; run on the files the build writes
+    beside the pages, it gives the program's output and the trained run's samples."""
+    import inspect
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    source = inpage.page_tangle((REPO / 'tangle.py').read_text(encoding='utf-8'))
+    assert inspect.getsource(tangle.load) in source and inspect.getsource(tangle._run_chunks) in source
+    (tmp_path / 'tangle.py').write_text(source, encoding='utf-8')
+    data = tmp_path / '_inpage'
+    data.mkdir()
+    book = tangle.read_book(REPO)
+    (data / 'book.json').write_text(json.dumps(inpage.book_json(book)), encoding='utf-8')
+    (data / 'run.json').write_text(json.dumps(tangle.trained_run(REPO)), encoding='utf-8')
+    shutil.copyfile(tangle.names_file(REPO), data / 'names.txt')
+    done = subprocess.run([sys.executable, '-c', 'import tangle; m = tangle.load("sample-names", trained=True); print(m.output)'],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(tangle.trained_run(REPO)['output'].split('\nsamples:')[1] + '\n')
+    assert done.stdout.startswith(tangle.load('adam').output)
+
+
+def test_cells_that_need_more_than_the_pages_python_say_they_run_only_in_jupyter():
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    cell = lambda source, outputs=(): {'source': source, 'outputs': list(outputs)}
+    assert inpage.jupyter_only(cell('import matplotlib.pyplot as plt\n')) == 'it draws with matplotlib'
+    assert inpage.jupyter_only(cell('import os, subprocess, sys\n')) == 'it starts other Python processes'
+    assert inpage.jupyter_only(cell('x = 1', [{'data': {'image/png': ''}}])) == 'it draws a figure'
+    assert inpage.jupyter_only(cell('print("subprocess")\nimport tangle\n')) == ''
+
+
+def test_without_pyodide_in_the_teacher_edition_or_the_epub_the_pages_get_no_run_buttons(monkeypatch, tmp_path):
+    """A machine with only Python builds the book all the same; the teacher edition stays as it was."""
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    app = lambda name, edition: type('App', (), {'builder': type('B', (), {'name': name, 'format': 'html'}),
+                                                'config': type('C', (), {'microgpt_edition': edition})})
+    monkeypatch.setattr(inpage, 'PYODIDE', tmp_path / 'nothing')
+    assert not inpage.enabled(app('html', 'student'))
+    monkeypatch.setattr(inpage, 'PYODIDE', tmp_path)
+    for name in inpage.CORE_FILES:
+        (tmp_path / name).write_text('')
+    assert inpage.enabled(app('html', 'student'))
+    assert not inpage.enabled(app('html', 'teacher')) and not inpage.enabled(app('latex', 'student'))
+    assert not inpage.enabled(app('epub', 'student'))  # the EPUB has no scripts

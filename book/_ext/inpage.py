@@ -14,7 +14,8 @@ What the build writes beside the pages, in _inpage/:
     book.json           the chunks of the program (what read_book returns), and microgpt.py
     run.json            the build's one cached training run (trained_run(): weights, snapshots, losses, samples)
     timings.json        the build's one timing (timings())
-    names.txt           the names data the build used
+    names.txt           the names data the build used (makemore's, MIT licence)
+    NOTICE.txt          what the folder redistributes and under which licences
     pagert.py           the runner of cells and the playground's functions
     labels.json         the title of each {ref} label, for the Markdown tables cells display
     yaml/               PyYAML's pure-Python modules (MIT licence), copied from the build's Python: a cell reads _toc.yml
@@ -207,6 +208,7 @@ def on_build_finished(app, exception):
     (out / 'run.json').write_text(json.dumps(tangle.trained_run(root)), encoding='utf-8')
     (out / 'timings.json').write_text(json.dumps(tangle.timings(root)), encoding='utf-8')
     shutil.copyfile(tangle.names_file(root), out / 'names.txt')
+    (out / 'NOTICE.txt').write_text(NOTICE, encoding='utf-8')
     shutil.copyfile(HERE / 'pagert.py', out / 'pagert.py')
     std = app.env.get_domain('std')
     labels = {label: str(title) for label, (_, _, title) in std.labels.items() if title}
@@ -225,6 +227,19 @@ def on_build_finished(app, exception):
     (out / 'files.json').write_text(json.dumps(files), encoding='utf-8')
     size = sum(f.stat().st_size for f in out.rglob('*') if f.is_file())
     logger.info(f'inpage: {size / 1e6:.1f} MB in {OUT}/ (Pyodide core, the program, the trained run, the names)')
+
+
+# What this folder redistributes and under which licence (the book's own licences are in LICENSE).
+NOTICE = """\
+This folder lets the book's code run in the reader's browser. Besides the book's own files (the program and
+its tools under the MIT licence, see the book's LICENSE), it holds copies of:
+
+- names.txt: the names data of makemore by Andrej Karpathy (https://github.com/karpathy/makemore),
+  released under the MIT licence. It is the file microgpt.py downloads from makemore.
+- pyodide/: the core of Pyodide (https://pyodide.org), CPython compiled to WebAssembly, under the Mozilla
+  Public License 2.0; its Python standard library is under the Python Software Foundation License.
+- yaml/: the pure-Python modules of PyYAML (https://pyyaml.org), under the MIT licence.
+"""
 
 
 def setup(app):

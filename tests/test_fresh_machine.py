@@ -107,7 +107,8 @@ def actionlint(folder):
 
 
 def test_the_publishing_workflow_passes_actionlint_and_runs_the_makefile_targets(tmp_path):
-    """actionlint finds nothing; the build job runs make test, pdf, epub, then book, and Pages gets _build/html."""
+    """actionlint finds nothing; the build job runs make inpage, test, pdf, epub, then book (as .ci/run: inpage
+    before test), and Pages gets _build/html."""
     import yaml
     done = actionlint(REPO)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -115,7 +116,7 @@ def test_the_publishing_workflow_passes_actionlint_and_runs_the_makefile_targets
     assert workflow[True]['push']['branches'] == ['main']   # YAML 1.1 reads the key `on` as True
     steps = workflow['jobs']['build']['steps']
     runs = [step['run'] for step in steps if 'run' in step]
-    assert [run for run in runs if run.startswith('make ')] == ['make test', 'make pdf', 'make epub', 'make book']
+    assert [run for run in runs if run.startswith('make ')] == ['make inpage', 'make test', 'make pdf', 'make epub', 'make book']
     assert 'sudo --preserve-env=CHROMIUM bash .ci/packages' in runs
     upload = next(step for step in steps if step.get('uses', '').startswith('actions/upload-pages-artifact@'))
     assert upload['with']['path'] == '_build/html'

@@ -221,6 +221,9 @@ def on_build_finished(app, exception):
         files.append([name.lstrip('_'), f'/book/{name}'])
     import yaml
     (out / 'yaml').mkdir(exist_ok=True)
+    licence = next(Path(yaml.__file__).parent.parent.glob('[Pp]y[Yy][Aa][Mm][Ll]-*.dist-info/licenses/LICENSE'), None)
+    if licence:
+        shutil.copyfile(licence, out / 'yaml' / 'LICENSE')
     for module in sorted(Path(yaml.__file__).parent.glob('*.py')):
         shutil.copyfile(module, out / 'yaml' / module.name)
         files.append([f'yaml/{module.name}', f'/book/_inpage/yaml/{module.name}'])
@@ -230,16 +233,37 @@ def on_build_finished(app, exception):
 
 
 # What this folder redistributes and under which licence (the book's own licences are in LICENSE).
-NOTICE = """\
+MIT_PERMISSION = """\
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+documentation files (the "Software"), to deal in the Software without restriction, including without limitation
+the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and
+to permit persons to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial portions
+of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO
+THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF
+CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
+DEALINGS IN THE SOFTWARE.
+"""
+NOTICE = f"""\
 This folder lets the book's code run in the reader's browser. Besides the book's own files (the program and
 its tools under the MIT licence, see the book's LICENSE), it holds copies of:
 
-- names.txt: the names data of makemore by Andrej Karpathy (https://github.com/karpathy/makemore),
-  released under the MIT licence. It is the file microgpt.py downloads from makemore.
+- names.txt: the names data of makemore by Andrej Karpathy (https://github.com/karpathy/makemore), which
+  its author releases under the MIT licence, reproduced below. It is the file microgpt.py downloads.
 - pyodide/: the core of Pyodide (https://pyodide.org), CPython compiled to WebAssembly, under the Mozilla
-  Public License 2.0; its Python standard library is under the Python Software Foundation License.
-- yaml/: the pure-Python modules of PyYAML (https://pyyaml.org), under the MIT licence.
-"""
+  Public License 2.0 (https://mozilla.org/MPL/2.0/); its source code is at
+  https://github.com/pyodide/pyodide. Its Python standard library is under the Python Software Foundation
+  License.
+- yaml/: the pure-Python modules of PyYAML (https://pyyaml.org), under the MIT licence; its copyright and
+  licence notice is yaml/LICENSE.
+
+The MIT licence of makemore (Andrej Karpathy):
+
+{MIT_PERMISSION}"""
 
 
 def setup(app):

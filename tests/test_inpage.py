@@ -1,8 +1,8 @@
 """The book's cells run in the reader's browser (book/_ext/inpage.py), checked in Debian's chromium.
 
 tests/inpage/drive.js (puppeteer-core, pinned in tests/inpage/package-lock.json, no browser download) serves
-the built book on 127.0.0.1 and presses the buttons. The book is the one `make book` built in _build/html
-when it has the in-page runtime, else a build of its own. Without chromium, Node.js or the Pyodide package
+the built book on 127.0.0.1 and presses the buttons. The book is the session's HTML build (conftest.py) when
+it has the in-page runtime, else a build of its own. Without chromium, Node.js or the Pyodide package
 (make inpage) these tests skip with a reason; under CI (CI=true) they fail instead.
 """
 
@@ -38,7 +38,9 @@ def missing():
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
+def site(request, tmp_path_factory):
+    """The session's HTML build (conftest.py) when it has the in-page runtime (.ci/run installs Pyodide before the
+    tests), else a build of its own, made after `make inpage` installed it."""
     needed = missing()
     if needed:
         if os.environ.get('CI') == 'true':
@@ -46,8 +48,9 @@ def site(tmp_path_factory):
         pytest.skip(f'no {", ".join(needed)} here: the in-page tests need chromium, Node.js and npm')
     subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--silent'], cwd=DRIVER, check=True,
                    env={**os.environ, 'PUPPETEER_SKIP_DOWNLOAD': '1'})
-    built = REPO / '_build' / 'html'
-    if not (built / '_inpage' / 'pyodide' / 'pyodide.asm.wasm').is_file() or os.environ.get('INPAGE_FRESH_BUILD'):
+    done, built = request.getfixturevalue('html_build')
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    if not (built / '_inpage' / 'pyodide' / 'pyodide.asm.wasm').is_file():
         out = tmp_path_factory.mktemp('inpage-book')
         done = subprocess.run([str(Path(sys.executable).parent / 'jupyter-book'), 'build', str(REPO),
                                '--path-output', str(out), '-W', '-n', '--keep-going'],

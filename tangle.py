@@ -24,29 +24,27 @@ Executed cells run the program as the chapters have it so far with ``tangle.load
 """
 
 import argparse
-import bisect
-import contextlib
 import difflib
-import fcntl
 import hashlib
-import io
-import json
 import os
 import re
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import types
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# The runtime of the executed cells (load, the cached runs and variants, timings) and the book's data types live
+# in book/_ext/runtime.py, which the page's Python receives as is; tangle re-exports them for the cells.
+sys.path.insert(0, str(ROOT / 'book' / '_ext'))
+from runtime import (Book, Chunk, DATA_ENV, PROGRAM, SNAPSHOT_STEPS, TIMED_NAMES, TRAINING_CHUNK,  # noqa: E402,F401
+                     VARIANTS, line_span, load, names_file, program, resolve_lines, timings, trained_run,
+                     variant_diff, variant_run)
+import runtime  # noqa: E402
+
 TOC = '_toc.yml'
 CONFIG = '_config.yml'
-PROGRAM = 'microgpt.py'
 CHUNK_DIRECTIVE = '{chunk}'
 NAME_RE = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
 INVISIBLE = '\u00a0\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff'  # blank to a reader
@@ -60,10 +58,6 @@ OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or 
 BOM = '\ufeff'
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
 SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
-DATA_ENV = 'MICROGPT_NAMES'
-TRAINING_CHUNK = 'train-loop'  # the chunk that trains; load(trained=True) replaces it by cached weights
-SNAPSHOT_STEPS = (0, 50, 200, 500, 1000)  # the cached run keeps the weights after these many steps
-RUN_FORMAT = 2  # part of the cache key: a cached run of an older format is never read
 
 
 class TangleError(Exception):
@@ -83,74 +77,6 @@ def fence_directive(info):
     parts = info.strip().split(maxsplit=1)
     name = parts[0] if parts else ''
     return name[1:-1].lower() if len(name) > 2 and name.startswith('{') and name.endswith('}') else None
-
-
-@dataclass
-class Chunk:
-    """One named chunk: where it is written and where its lines land in the program."""
-    name: str
-    path: str          # chapter file, relative to the book root
-    docname: str       # Sphinx document name of that chapter
-    body_line: int     # 1-based line of the chapter where the chunk's body starts
-    lines: list        # the chunk's lines, without line endings
-    start: int = 0     # 1-based line of microgpt.py where the chunk starts
-
-    @property
-    def last(self):
-        """The program line of the chunk's last non-blank line."""
-        shown = len(self.lines)
-        while shown > 1 and not self.lines[shown - 1].strip():
-            shown -= 1
-        return self.start + shown - 1
-
-
-@dataclass
-class Book:
-    """The chunks of a book in tangle order, and the program they make."""
-    root: Path
-    docnames: list
-    chunks: list = field(default_factory=list)
-
-    def chunk(self, name):
-        """The chunk called name; KeyError if there is none."""
-        if len(getattr(self, '_by_name', ())) != len(self.chunks):
-            self._by_name = {chunk.name: chunk for chunk in self.chunks}
-        if name not in self._by_name:
-            raise KeyError(f"unknown chunk '{name}'")
-        return self._by_name[name]
-
-    @property
-    def lines(self):
-        """The tangled program, one string per line."""
-        return [line for chunk in self.chunks for line in chunk.lines]
-
-    @property
-    def text(self):
-        """The tangled program as written to microgpt.py."""
-        return ''.join(line + '\n' for line in self.lines)
-
-    @property
-    def digest(self):
-        """A short hash of the chunk table: changes whenever a chunk's text, name or place does."""
-        table = '\n'.join(f'{c.name}\0{c.docname}\0{c.start}\0' + '\n'.join(c.lines) for c in self.chunks)
-        return hashlib.sha256(table.encode()).hexdigest()[:16]
-
-    def through(self, name):
-        """Source of the program up to and including chunk name."""
-        end = self.chunk(name)
-        return ''.join(line + '\n' for line in self.lines[:end.start - 1 + len(end.lines)])
-
-    def locate(self, program_line):
-        """(chunk, chapter line) that produce a 1-based program line (clamped to the program)."""
-        if getattr(self, '_starts', (None, -1))[1] != len(self.chunks):
-            self._starts = [c.start for c in self.chunks], len(self.chunks), sum(len(c.lines) for c in self.chunks)
-        starts, _, total = self._starts
-        program_line = max(1, min(program_line, total))
-        index = bisect.bisect_right(starts, program_line) - 1
-        for chunk in self.chunks[max(index, 0):]:
-            if chunk.start <= program_line < chunk.start + len(chunk.lines):
-                return chunk, chunk.body_line + program_line - chunk.start
-        raise KeyError(program_line)
 
 
 def markdown_parser(root):
@@ -784,264 +710,6 @@ def stitch_command(book, target):
     return 0
 
 
-# ---------------------------------------------------------------- executed cells
-
-def names_file(root=ROOT):
-    """The names data: $MICROGPT_NAMES, else ../shared/data/names.txt beside the checkout, else None."""
-    candidates = [os.environ.get(DATA_ENV), Path(root).parent / 'shared' / 'data' / 'names.txt']
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
-
-
-def load(through, root=ROOT, data=None, trained=False, before_training=None):
-    """Run the program as the chapters have it, through chunk `through`; return its globals as a module.
-
-    The program reads input.txt from its working folder, so it runs in a temporary folder where
-    input.txt is the names file (or, with no names file here, in _build/ where it may download it).
-    What the program prints is kept in the module's `output`. With trained=True the training loop
-    is not run: the weights of the cached full run (see trained_run) are put in its place, and the
-    chunks after it run as they would after training. trained=STEP (one of SNAPSHOT_STEPS) does the
-    same with the weights the run had after STEP training steps (0: the initial weights).
-    before_training(module), if given, is called just before the training loop runs.
-    """
-    book = read_book(root)
-    end = book.chunk(through)
-    chunks = [c for c in book.chunks if c.start <= end.start]
-    module = types.ModuleType('microgpt')
-    module.__file__ = PROGRAM
-    data = Path(data) if data else names_file(root)
-    weights = None
-    if trained is not False:
-        run = trained_run(root, data)
-        if trained is True:
-            weights = run['state_dict']
-        elif str(trained) in run['snapshots']:
-            weights = run['snapshots'][str(trained)]
-        else:
-            raise KeyError(f'the cached run has no snapshot after {trained} steps; it has {sorted(map(int, run["snapshots"]))}')
-    with contextlib.ExitStack() as stack:
-        if data:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            (workdir / 'input.txt').symlink_to(data.resolve())
-        else:
-            workdir = Path(root) / '_build' / 'microgpt-data'
-            workdir.mkdir(parents=True, exist_ok=True)
-        printed = io.StringIO()
-        stack.enter_context(contextlib.chdir(workdir))
-        stack.enter_context(contextlib.redirect_stdout(printed))
-        # the chunks before the training loop; then (trained) the cached run's weights; then the rest
-        cut = next((i for i, c in enumerate(chunks) if c.name == TRAINING_CHUNK), len(chunks))
-        _run_chunks(chunks[:cut], module)
-        if weights:
-            for name, rows in weights.items():
-                for row, values in zip(module.state_dict[name], rows):
-                    for p, value in zip(row, values):
-                        p.data = value
-            cut += 1  # the training loop is replaced by the weights
-        elif before_training and cut < len(chunks):
-            before_training(module)
-        _run_chunks(chunks[cut:], module)
-    module.output = printed.getvalue()
-    return module
-
-
-def _run_chunks(chunks, module):
-    """Execute consecutive chunks in the module's namespace, keeping their real line numbers."""
-    if chunks:
-        source = '\n' * (chunks[0].start - 1) + ''.join(line + '\n' for c in chunks for line in c.lines)
-        exec(compile(source, PROGRAM, 'exec'), module.__dict__)
-
-
-def trained_run(root=ROOT, data=None):
-    """The full run of the program as the chapters have it, trained once and cached.
-
-    Returns a dict: the loss of every step, the samples, the trained weights (state_dict as
-    floats), the weights after each of SNAPSHOT_STEPS steps ('snapshots', keyed by the step as a
-    string), everything the program printed, and the seconds training took. The cache is
-    _build/microgpt-run/<key>.json, keyed by the hash of the tangled program and of the names
-    data, so any change to either trains again and an unchanged book never does; each training
-    adds a line to _build/microgpt-run/trainings.log, so a build's trainings can be counted.
-    """
-    return _cached('run', root, data, _train)
-
-
-@contextlib.contextmanager
-def _locked(cache):
-    """Hold the lock of one cache file while it is made; none is needed to read a cache that exists
-    (it is written whole, by a rename), so a page never waits for a training to read the timings."""
-    if cache.exists():
-        yield
-        return
-    with open(cache.with_suffix('.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _cached(kind, root, data, make):
-    """The JSON cached at _build/microgpt-run/<kind>-<key>.json (key: the hash of the tangled program, the
-    names data and RUN_FORMAT), made first by make(book, root, data, cache) if it is not there. Two builds
-    (or a build and one of its pages) at once: the second waits for the first and reads its cache."""
-    book = read_book(root)
-    data = Path(data) if data else names_file(root)
-    key = hashlib.sha256(f'{RUN_FORMAT}\n'.encode() + book.text.encode() + (data.read_bytes() if data else b'')).hexdigest()[:16]
-    cache = Path(root) / '_build' / 'microgpt-run' / f'{kind}-{key}.json'
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(cache):
-        if not cache.exists():
-            make(book, root, data, cache)
-    return json.loads(cache.read_text(encoding='utf-8'))
-
-
-def _in_fresh_python(call, args, what):
-    """The standard output of tangle.<call>(*args) run in a new Python; RuntimeError naming `what` if it fails."""
-    done = subprocess.run([sys.executable, '-c', f'import sys, tangle; tangle.{call}(*sys.argv[1:])', *args],
-                          cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f'{what} of the tangled program failed:\n{done.stderr[-3000:]}')
-    return done.stdout
-
-
-def _weights(module):
-    """The module's state_dict as plain floats."""
-    return {k: [[p.data for p in row] for row in w] for k, w in module.state_dict.items()}
-
-
-def _training_main(through, root, data):
-    """In a fresh Python: run the whole program, keep snapshots of the weights, print the run as JSON."""
-    snapshots = {}
-
-    def keep_snapshots(module):
-        adam_step = module.adam_step
-        if 0 in SNAPSHOT_STEPS:
-            snapshots['0'] = _weights(module)
-
-        def adam_step_and_snapshot(step):  # the training loop calls the program's adam_step through this
-            adam_step(step)
-            if step + 1 in SNAPSHOT_STEPS:
-                snapshots[str(step + 1)] = _weights(module)
-        module.adam_step = adam_step_and_snapshot
-
-    m = load(through, root, data or None, before_training=keep_snapshots)
-    print(json.dumps({'output': m.output, 'state_dict': _weights(m), 'snapshots': snapshots}))
-
-
-def _train(book, root, data, cache):
-    """Run the whole tangled program in a fresh Python and write what trained_run returns to cache."""
-    began = time.perf_counter()
-    run = json.loads(_in_fresh_python('_training_main', [book.chunks[-1].name, str(root), str(data or '')],
-                                      'training run'))
-    run['seconds'] = time.perf_counter() - began
-    lines = run['output'].replace('\r', '\n').splitlines()
-    run['losses'] = [float(m.group(1)) for m in map(re.compile(r'^step +\d+ / \d+ \| loss (\S+)$').match, lines) if m]
-    run['samples'] = [m.group(1) for m in map(re.compile(r'^ *\d+\. (.*)$').match, lines) if m]
-    write_atomically(cache, json.dumps(run))
-    with open(cache.parent / 'trainings.log', 'a', encoding='utf-8') as log:  # one line per training run
-        log.write(f"{cache.stem} {run['seconds']:.1f}s\n")
-
-
-def timings(root=ROOT, data=None):
-    """One measurement of the program's speed, shared by every page that cites a time; cached like trained_run.
-
-    Measured once per program and data in a fresh Python, on the program through its Adam step: after
-    one warm-up name, each of TIMED_NAMES names is put through one training step (forward, backward,
-    adam_step) with the garbage collector off and then again with it on, the weights put back each time.
-    Returned: the medians over those names of the forward pass, the backward pass, the step with the
-    collector off and on, the seconds inside the collector, and the ratios backward/forward and
-    collector/step (each the median of the names' own ratios); the mean collections of each generation
-    and objects the collector freed per step. Seconds are floats; the names are listed.
-    """
-    return _cached('timings', root, data, _time)
-
-
-def _time(book, root, data, cache):
-    """Measure in a fresh Python and write what timings returns to cache."""
-    write_atomically(cache, _in_fresh_python('_timings_main', [str(root), str(data or '')], 'timing'))
-
-
-TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
-
-
-def _timings_main(root, data):
-    """In a fresh Python: print the measurements timings() returns (JSON), every figure over the same names."""
-    import gc
-    import statistics
-    m = load('adam', root, data or None)
-    names = m.docs[:TIMED_NAMES + 1]
-    saved = [p.data for p in m.params], list(m.adam_m), list(m.adam_v)
-    in_gc, collections, freed, started = [0.0], [0, 0, 0], [0], [0.0]
-
-    def watch(phase, info):
-        if phase == 'start':
-            started[0] = time.perf_counter()
-        else:
-            in_gc[0] += time.perf_counter() - started[0]
-            collections[info['generation']] += 1
-            freed[0] += info['collected']
-
-    def one_step(name, collector_on):
-        """Seconds of forward, backward and one adam_step on name; then the weights are put back."""
-        gc.collect()
-        if collector_on:
-            gc.enable()
-        began = time.perf_counter()
-        loss = m.name_loss(name)
-        middle = time.perf_counter()
-        loss.backward()
-        ended = time.perf_counter()
-        m.adam_step(0)
-        done = time.perf_counter()
-        gc.disable()
-        del loss
-        for p, value in zip(m.params, saved[0]):
-            p.data, p.grad = value, 0.0
-        m.adam_m[:], m.adam_v[:] = saved[1], saved[2]
-        return middle - began, ended - middle, done - began
-
-    gc.disable()
-    rows = []
-    for name in names:  # the first name only warms up
-        forward, backward, off = one_step(name, False)
-        in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
-        gc.callbacks.append(watch)
-        on = one_step(name, True)[2]
-        gc.callbacks.remove(watch)
-        rows.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
-    rows = rows[1:]
-    median = lambda i: statistics.median(r[i] for r in rows)
-    print(json.dumps({'names': names[1:], 'forward': median(0), 'backward': median(1),
-            'backward_over_forward': statistics.median(r[1] / r[0] for r in rows),
-            'step_gc_off': median(2), 'step_gc_on': median(3), 'in_gc_per_step': median(4),
-            'gc_share': statistics.median(r[4] / r[3] for r in rows),
-            'collections_per_step': [statistics.mean(r[5][g] for r in rows) for g in range(3)],
-            'freed_by_gc_per_step': statistics.mean(r[6] for r in rows),
-            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows]}))
-
-
-def line_span(first, last):
-    """'line 7' or 'lines 7–9': how the book cites program lines."""
-    return f'line {first}' if first == last else f'lines {first}\u2013{last}'
-
-
-def resolve_lines(book, text):
-    """(chunk, first line, last line) for NAME, NAME:N, NAME:N-M or NAME~text."""
-    match = re.match(r'^([a-z0-9-]+)(?::(\d+)(?:-(\d+))?|~(.+))?$', text.strip())
-    if not match:
-        raise KeyError(f"'{text}' is not NAME, NAME:N, NAME:N-M or NAME~text")
-    chunk = book.chunk(match.group(1))
-    count = chunk.last - chunk.start + 1
-    if match.group(4):
-        for offset, line in enumerate(chunk.lines[:count]):
-            if match.group(4) in line:
-                return chunk, chunk.start + offset, chunk.start + offset
-        raise KeyError(f"no line of chunk '{chunk.name}' contains '{match.group(4)}'")
-    if match.group(2):
-        lo = int(match.group(2))
-        hi = int(match.group(3) or lo)
-        if not 1 <= lo <= hi <= count:
-            raise KeyError(f"chunk '{chunk.name}' has {count} lines; '{text}' is outside it")
-        return chunk, chunk.start + lo - 1, chunk.start + hi - 1
-    return chunk, chunk.start, chunk.last
-
-
 # ---------------------------------------------------------------- Sphinx extension
 
 def _sphinx_parts():
@@ -1133,12 +801,13 @@ def _on_env_get_outdated(app, env, added, changed, removed):
     return sorted(env.found_docs) if previous not in (None, digest) else []
 
 
-NEEDS_RUN_RE = re.compile(r'trained\s*=|trained_run\(')  # a page that waits for the cached run
+NEEDS_RUN_RE = re.compile(r'trained\s*=|trained_run\(|variant_run\(|variant\s*=')  # a page that waits for a run
 
 
 def _on_env_before_read_docs(app, env, docnames):
     """Train while the other pages execute: a clean build measures the shared timing, then trains the cached
-    run, in the background, and reads first the pages that do not need the run, so both cores work."""
+    run and the runs of the book's variants (runtime.VARIANTS), runtime.PARALLEL_RUNS at a time, in the
+    background, and reads first the pages that need none of them, so both cores work."""
     needs = set()
     for docname in docnames:
         path = chapter_file(app.srcdir, docname)
@@ -1148,14 +817,9 @@ def _on_env_before_read_docs(app, env, docnames):
     if not needs or TRAINING_CHUNK not in {c.name for c in book.chunks}:
         return
     docnames[:] = [d for d in docnames if d not in needs] + [d for d in docnames if d in needs]
-
-    def prepare():
-        try:
-            timings(app.srcdir)  # a few seconds; the pages that cite a time wait for it, not for the training
-            trained_run(app.srcdir)
-        except Exception:  # a page that needs the run trains (or fails) again, and shows the error
-            pass
-    threading.Thread(target=prepare, name='microgpt-training', daemon=True).start()
+    # a page that needs a run that failed makes it again, and shows the error
+    threading.Thread(target=runtime.prepare, args=(app.srcdir, list(VARIANTS)), name='microgpt-training',
+                     daemon=True).start()
 
 
 def setup(app):

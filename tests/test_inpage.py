@@ -128,26 +128,42 @@ def test_the_buttons_outputs_editor_and_playground_leave_axe_nothing_to_report(s
 
 # ---------------------------------------------------------------- without a browser
 
-def test_the_pages_load_is_tangles_own_and_runs_the_program_as_the_build_does(tmp_path, monkeypatch):
-    """_inpage/tangle.py copies load() and its helpers from tangle.py; run on the files the build writes
-    beside the pages, it gives the program's output and the trained run's samples."""
-    import inspect
+def test_the_page_gets_the_runtime_as_is_and_runs_the_program_as_the_build_does(tmp_path):
+    """The page's tangle.py imports book/_ext/runtime.py, copied unchanged to its place in a checkout; run on the
+    files the build writes beside the pages (and nothing else of the book), it reads them: the program's output,
+    the trained run's samples, a variant's run, and a variant of the program."""
     sys.path.insert(0, str(REPO / 'book' / '_ext'))
     import inpage
-    source = inpage.page_tangle((REPO / 'tangle.py').read_text(encoding='utf-8'))
-    assert inspect.getsource(tangle.load) in source and inspect.getsource(tangle._run_chunks) in source
-    (tmp_path / 'tangle.py').write_text(source, encoding='utf-8')
+    (tmp_path / 'tangle.py').write_text(inpage.PAGE_TANGLE, encoding='utf-8')
+    (tmp_path / 'book' / '_ext').mkdir(parents=True)
+    shutil.copyfile(inpage.RUNTIME, tmp_path / 'book' / '_ext' / 'runtime.py')
     data = tmp_path / '_inpage'
     data.mkdir()
     book = tangle.read_book(REPO)
     (data / 'book.json').write_text(json.dumps(inpage.book_json(book)), encoding='utf-8')
     (data / 'run.json').write_text(json.dumps(tangle.trained_run(REPO)), encoding='utf-8')
+    (data / 'variants.json').write_text(json.dumps({'seed-1': {'heldout': 1.5}}), encoding='utf-8')
     shutil.copyfile(tangle.names_file(REPO), data / 'names.txt')
-    done = subprocess.run([sys.executable, '-c', 'import tangle; m = tangle.load("sample-names", trained=True); print(m.output)'],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    script = ('import tangle, runtime; assert runtime.IN_PAGE; m = tangle.load("sample-names", trained=True); '
+              'print(m.output); print(tangle.variant_run("seed-1")["heldout"]); '
+              'print(tangle.load("parameters", variant="two-layers").n_layer)')
+    done = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != 'MICROGPT_NAMES'})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.endswith(tangle.trained_run(REPO)['output'].split('\nsamples:')[1] + '\n')
+    printed, held, layers = done.stdout.rsplit('\n', 3)[:3]
+    assert printed.endswith(tangle.trained_run(REPO)['output'].split('\nsamples:')[1])
     assert done.stdout.startswith(tangle.load('adam').output)
+    assert (held, layers) == ('1.5', '2')
+
+
+def test_the_site_holds_the_runtime_byte_for_byte(site):
+    """What the worker puts at /book/book/_ext/runtime.py is book/_ext/runtime.py itself, not a copy of parts."""
+    shipped = site / '_inpage' / 'runtime.py'
+    assert shipped.read_bytes() == (REPO / 'book' / '_ext' / 'runtime.py').read_bytes()
+    files = json.loads((site / '_inpage' / 'files.json').read_text(encoding='utf-8'))
+    assert ['runtime.py', '/book/book/_ext/runtime.py'] in files
+    variants = json.loads((site / '_inpage' / 'variants.json').read_text(encoding='utf-8'))
+    assert set(variants) == set(tangle.VARIANTS) and all('state_dict' not in run for run in variants.values())
 
 
 def test_cells_that_need_more_than_the_pages_python_say_they_run_only_in_jupyter():

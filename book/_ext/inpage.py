@@ -8,11 +8,13 @@ the first time a reader presses Run (book/_ext/inpage/static/inpage.js and inpag
 What the build writes beside the pages, in _inpage/:
     cells/<page>.json   every code cell of the executed page, in order: its source, whether the page shows
                         it, and whether it runs only in Jupyter (it draws with matplotlib or graphviz)
-    tangle.py           the page's tangle module: load, Chunk, Book, line_span and the constants are copied
-                        from tangle.py's own source, so the page runs the program exactly as the build does;
-                        read_book, trained_run, timings and names_file read the files below
+    tangle.py           the page's tangle module: it imports everything from runtime.py (below)
+    runtime.py          book/_ext/runtime.py as it is, which the worker puts at /book/book/_ext/runtime.py, its
+                        place in a checkout: load, the runs and variants, timings; in the page it reads the
+                        files below, so the page runs the program exactly as the build does
     book.json           the chunks of the program (what read_book returns), and microgpt.py
     run.json            the build's one cached training run (trained_run(): weights, snapshots, losses, samples)
+    variants.json       the build's runs of the book's variants (variant_run(NAME)), without their weights
     timings.json        the build's one timing (timings())
     names.txt           the names data the build used (makemore's, MIT licence)
     NOTICE.txt          what the folder redistributes and under which licences
@@ -25,7 +27,6 @@ Without node_modules/pyodide (a machine with only Python) or in the teacher edit
 pages have no Run buttons. Listed under sphinx.local_extensions in _config.yml.
 """
 
-import ast
 import json
 import re
 import shutil
@@ -41,92 +42,35 @@ PYODIDE = HERE / 'node_modules' / 'pyodide'
 CORE_FILES = ('pyodide.js', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm', 'python_stdlib.zip',
               'pyodide-lock.json')
 OUT = '_inpage'
-# What the page's tangle takes from tangle.py itself, definition for definition.
-SHARED = ('PROGRAM', 'TOC', 'TRAINING_CHUNK', 'SNAPSHOT_STEPS', 'Chunk', 'Book', 'load', '_run_chunks',
-          'line_span', 'resolve_lines')
 # Files of the book a cell reads (beside tangle.py, as in a checkout).
 BOOK_FILES = ('_toc.yml', '_config.yml')
 # Imports the page's Python cannot serve: the drawing libraries (not in Pyodide's core) and subprocess (a
 # browser starts no other process).
 JUPYTER_ONLY = {'matplotlib': 'it draws with matplotlib', 'graphviz': 'it draws with graphviz',
                 'subprocess': 'it starts other Python processes'}
-PAGE_TANGLE_HEADER = '''"""tangle, as the book's pages have it in the browser (written by book/_ext/inpage.py).
+PAGE_TANGLE = '''"""tangle, as the book's pages have it in the browser (written by book/_ext/inpage.py).
 
-load(), Chunk, Book and line_span are tangle.py's own definitions, copied at build time; the program,
-the trained run, the timings and the names come from files the build wrote beside the pages.
+What the cells use of tangle is the runtime of the executed cells, book/_ext/runtime.py, which the page
+receives as is (at the same place under the page's root); it reads the program, the runs, the timing and
+the names from the files the build wrote in _inpage/.
 """
 
-import bisect
-import contextlib
-import hashlib
-import io
-import json
-import os
-import re
-import tempfile
-import types
-from dataclasses import dataclass, field
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT / '_inpage'
-_CACHE = {}
-
-
-def _json(name):
-    if name not in _CACHE:
-        _CACHE[name] = json.loads((DATA / name).read_text(encoding='utf-8'))
-    return _CACHE[name]
-
-
-def names_file(root=ROOT):
-    """The names data the build used."""
-    return DATA / 'names.txt'
-
-
-def read_book(root=ROOT, texts=None):
-    """The chunks of the program as the build read them."""
-    book = _json('book.json')
-    return Book(Path(root), book['docnames'], [Chunk(**c) for c in book['chunks']])
-
-
-def trained_run(root=ROOT, data=None):
-    """The build's one cached training run."""
-    return _json('run.json')
-
-
-def timings(root=ROOT, data=None):
-    """The build's one timing of the program."""
-    return _json('timings.json')
-
+TOC = '_toc.yml'
+sys.path.insert(0, str(ROOT / 'book' / '_ext'))
+from runtime import *  # noqa: E402,F401,F403
+from runtime import _json, _run_chunks  # noqa: E402,F401
 '''
+RUNTIME = Path(__file__).resolve().parent / 'runtime.py'
 
 
 def enabled(app):
     """Only the student edition's HTML site (the builder named html: not the EPUB, whose builder is html too)."""
     return (app.builder.name == 'html' and editions.edition(app) != 'teacher'
             and all((PYODIDE / name).is_file() for name in CORE_FILES))
-
-
-def page_tangle(tangle_source):
-    """The page's tangle.py: the header above, then SHARED copied from tangle.py's source."""
-    tree = ast.parse(tangle_source)
-    lines = tangle_source.splitlines(keepends=True)
-    found = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            name = node.name
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-        else:
-            continue
-        if name in SHARED:
-            first = min([node.lineno] + [d.lineno for d in getattr(node, 'decorator_list', [])])
-            found[name] = ''.join(lines[first - 1:node.end_lineno])
-    missing = [name for name in SHARED if name not in found]
-    if missing:
-        raise RuntimeError(f'tangle.py no longer defines {missing}, which the page runtime copies')
-    return PAGE_TANGLE_HEADER + '\n\n'.join(found[name] for name in SHARED) + '\n'
 
 
 def jupyter_only(cell):
@@ -192,6 +136,13 @@ def book_json(book):
     return {'docnames': book.docnames, 'chunks': chunks}
 
 
+def page_variants(root):
+    """The runs of the book's variants for the page (runtime.variant_run there): everything but the weights."""
+    import runtime
+    return {name: {k: v for k, v in runtime.variant_run(name, root).items() if k not in ('state_dict', 'snapshots')}
+            for name in runtime.VARIANTS}
+
+
 def on_build_finished(app, exception):
     if exception or not enabled(app):
         return
@@ -204,8 +155,10 @@ def on_build_finished(app, exception):
     book = tangle.read_book(root)
     (out / 'book.json').write_text(json.dumps(book_json(book)), encoding='utf-8')
     (out / 'microgpt.py').write_text(book.text, encoding='utf-8')
-    (out / 'tangle.py').write_text(page_tangle(Path(tangle.__file__).read_text(encoding='utf-8')), encoding='utf-8')
+    (out / 'tangle.py').write_text(PAGE_TANGLE, encoding='utf-8')
+    shutil.copyfile(RUNTIME, out / 'runtime.py')
     (out / 'run.json').write_text(json.dumps(tangle.trained_run(root)), encoding='utf-8')
+    (out / 'variants.json').write_text(json.dumps(page_variants(root)), encoding='utf-8')
     (out / 'timings.json').write_text(json.dumps(tangle.timings(root)), encoding='utf-8')
     shutil.copyfile(tangle.names_file(root), out / 'names.txt')
     (out / 'NOTICE.txt').write_text(NOTICE, encoding='utf-8')
@@ -214,8 +167,9 @@ def on_build_finished(app, exception):
     labels = {label: str(title) for label, (_, _, title) in std.labels.items() if title}
     (out / 'labels.json').write_text(json.dumps(labels, ensure_ascii=False), encoding='utf-8')
     files = [[name, f'/book/{name}'] for name in ('tangle.py', 'microgpt.py')]
+    files.append(['runtime.py', '/book/book/_ext/runtime.py'])  # where it is in a checkout, as it is there
     files += [[name, f'/book/_inpage/{name}'] for name in
-              ('pagert.py', 'book.json', 'run.json', 'timings.json', 'names.txt', 'labels.json')]
+              ('pagert.py', 'book.json', 'run.json', 'variants.json', 'timings.json', 'names.txt', 'labels.json')]
     for name in BOOK_FILES:
         shutil.copyfile(root / name, out / name.lstrip('_'))
         files.append([name.lstrip('_'), f'/book/{name}'])

@@ -132,6 +132,24 @@ def bench_inpage(per_step):
         'the playground\'s "Invent names": the first press starts Python and loads the model')
 
 
+def bench_runs(copy):
+    """Each run the cold build trained (the program and every variant of runtime.VARIANTS): its CPU seconds
+    and wall seconds (the build trains runtime.PARALLEL_RUNS at a time, beside its own pages), from the cache."""
+    import json
+    import runtime
+    cache = copy / '_build' / 'microgpt-run'
+    runs = {'the program': tangle.trained_run(copy)} if any(cache.glob('run-*.json')) else {}
+    for name in runtime.VARIANTS:
+        path = runtime.cache_path('run', name, copy)
+        if path.exists():
+            runs[name] = json.loads(path.read_text(encoding='utf-8'))
+    for name, run in runs.items():
+        say(f'  run of {name}: CPU / wall', f"{run['cpu_seconds']:.0f} / {run['seconds']:.0f} s",
+            f'cpu_seconds, seconds in {cache.relative_to(copy)}/run-*.json')
+    if runs:
+        say('  all runs together, CPU', f"{sum(r['cpu_seconds'] for r in runs.values()):.0f} s", '')
+
+
 def cpython_per_step(run_dir):
     """Seconds per training step: (30 steps) - (0 steps), both with the same start-up and sampling."""
     short, none = variant(run_dir, 'steps30.py', 30), variant(run_dir, 'steps0.py', 0)
@@ -189,7 +207,8 @@ def main():
         env = {**os.environ, tangle.DATA_ENV: str(data)}
         build = [JUPYTER_BOOK, 'build', '.', '-W', '-n', '--keep-going']
         cold = timed(build, copy, env)
-        say('cold HTML build (trains once)', f'{cold:.1f} s', 'jupyter-book build . -W -n --keep-going')
+        say('cold HTML build (trains every run once)', f'{cold:.1f} s', 'jupyter-book build . -W -n --keep-going')
+        bench_runs(copy)
         lesson = copy / 'book' / '00-big-picture' / '01-inventing-names.md'
         lesson.write_text(lesson.read_text(encoding='utf-8') + '\nOne more paragraph, to rebuild.\n', encoding='utf-8')
         warm = timed(build, copy, env)

@@ -207,7 +207,8 @@ _ADAM_UPDATE = '        p.data -= lr * m_hat / (v_hat ** 0.5 + eps_adam)\n'
 _HYPER = 'learning_rate, beta1, beta2, eps_adam = 0.01, 0.85, 0.99, 1e-8\n'
 
 
-def _plain_descent(lr):
+def plain_descent(lr):
+    """The variant that replaces Adam's update by plain gradient descent at learning rate lr."""
     return Variant(f'plain gradient descent, learning rate {lr}',
                    'what Adam adds over stepping every parameter by the learning rate times its gradient',
                    (_replace('adam', _HYPER, _HYPER.replace('0.01', str(lr), 1)),
@@ -215,13 +216,17 @@ def _plain_descent(lr):
                    'optimizer')
 
 
-def _seed(seed):
+def seed(seed):
+    """The variant of the program with another random seed (other initial weights, another order of names)."""
     return Variant(f'seed {seed}', 'how much the result moves when only chance changes: other weights, '
                    'another order of names', (_replace('preamble', 'random.seed(42)', f'random.seed({seed})'),),
                    'seed')
 
 
-VARIANTS = {
+VARIANTS = {  # the seeds first: every page that compares needs their spread
+    'seed-1': seed(1),
+    'seed-2': seed(2),
+    'seed-3': seed(3),
     'no-residual': Variant(
         'no residual connections',
         'what the two additions of the block are worth',
@@ -245,12 +250,9 @@ VARIANTS = {
         'what the per-position MLP is worth',
         (_replace('mlp', _MLP_OUT + _ADD, _MLP_OUT + '        x = x_residual  # the MLP\'s output is dropped\n'),),
         'mlp'),
-    'sgd-0.03': _plain_descent(0.03),
-    'sgd-0.1': _plain_descent(0.1),
-    'sgd-0.3': _plain_descent(0.3),
-    'seed-1': _seed(1),
-    'seed-2': _seed(2),
-    'seed-3': _seed(3),
+    'sgd-0.03': plain_descent(0.03),
+    'sgd-0.1': plain_descent(0.1),
+    'sgd-0.3': plain_descent(0.3),
     'steps-2000': Variant('2,000 steps', 'what twice as much training buys',
                           (_replace('adam', 'num_steps = 1000\n', 'num_steps = 2000\n'),)),
     'two-layers': Variant('two layers', 'what a second transformer block buys',
@@ -330,7 +332,7 @@ def variant_diff(variant, root=ROOT, context=1):
 
 # ---------------------------------------------------------------- running the program in a cell
 
-def load(through, root=ROOT, data=None, trained=False, before_training=None, variant=None):
+def load(through, root=ROOT, data=None, trained=False, before_training=None, variant=None, weights='variant'):
     """Run the program as the chapters have it, through chunk `through`; return its globals as a module.
 
     The program reads input.txt from its working folder, so it runs in a temporary folder where
@@ -341,8 +343,11 @@ def load(through, root=ROOT, data=None, trained=False, before_training=None, var
     same with the weights the run had after STEP training steps (0: the initial weights).
     before_training(module), if given, is called just before the training loop runs.
     variant: run the program with that change (a name of VARIANTS, or a list of names or Edits); with
-    trained=True, the weights are those of the variant's own cached run.
+    trained=True, the weights are those of the variant's own cached run, or with weights='program' those of
+    the program's run (the trained model with a part knocked out, not retrained).
     """
+    if weights not in ('variant', 'program'):
+        raise ValueError(f"weights is 'variant' or 'program', not {weights!r}")
     book = program(variant, read_book(root))
     end = book.chunk(through)
     chunks = [c for c in book.chunks if c.start <= end.start]
@@ -351,7 +356,7 @@ def load(through, root=ROOT, data=None, trained=False, before_training=None, var
     data = Path(data) if data else names_file(root)
     weights = None
     if trained is not False:
-        run = trained_run(root, data) if variant is None else variant_run(variant, root, data)
+        run = trained_run(root, data) if variant is None or weights == 'program' else variant_run(variant, root, data)
         if trained is True:
             weights = run['state_dict']
         elif str(trained) in run.get('snapshots', {}):

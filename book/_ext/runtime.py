@@ -354,9 +354,9 @@ def load(through, root=ROOT, data=None, trained=False, before_training=None, var
     module = types.ModuleType('microgpt')
     module.__file__ = PROGRAM
     data = Path(data) if data else names_file(root)
-    weights = None
+    source, weights = weights, None  # whose run the weights come from; then the weights themselves
     if trained is not False:
-        run = trained_run(root, data) if variant is None or weights == 'program' else variant_run(variant, root, data)
+        run = trained_run(root, data) if variant is None or source == 'program' else variant_run(variant, root, data)
         if trained is True:
             weights = run['state_dict']
         elif str(trained) in run.get('snapshots', {}):

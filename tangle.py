@@ -57,6 +57,8 @@ LITERAL_DIRECTIVES = {'code-block', 'code', 'sourcecode', 'code-cell', 'literali
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
+STATE = '_build/tangle-state.json'  # what the last tangle or stitch wrote (git ignores _build/)
+STATE_VERSION = 1
 SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
 
 
@@ -64,7 +66,7 @@ class TangleError(Exception):
     """Bad input, located at a file and line."""
 
     def __init__(self, path, line, message):
-        super().__init__(f'{path}:{line}: {message}')
+        super().__init__(f'{path}:{line}: {message}' if line else f'{path}: {message}')
 
 
 def shown(text):
@@ -88,40 +90,77 @@ def markdown_parser(root):
 
 
 def myst_extensions(root):
-    """The MyST extensions _config.yml enables, checked: a mapping at each level, a list of known names."""
-    config_path = Path(root) / CONFIG
-    if not config_path.exists():
-        return set()
-    text = read_chapter(config_path, CONFIG)
-    config = read_yaml(config_path, CONFIG)
+    """The MyST extensions the book's build enables: Jupyter Book's computed configuration of _config.yml."""
+    return book_config(root)['myst_extensions']
 
-    def line_of(key):
-        return next((i for i, line in enumerate(text.splitlines(), 1) if re.match(rf'\s*{key}\s*:', line)), 1)
+
+def book_config(root):
+    """What tangle needs of _config.yml, each key checked for its shape, computed as Jupyter Book computes it:
+    {'myst_extensions', 'local_extensions', 'exclude_patterns', 'only_build_toc_files'}."""
+    config_path = Path(root) / CONFIG
+    text = read_chapter(config_path, CONFIG) if config_path.exists() else ''
+    config = read_yaml(config_path, CONFIG) if config_path.exists() else None
+    lines = text.splitlines()
+
+    def line_of(*keys):
+        at = 0
+        for key in keys:  # each key searched for after the one that holds it
+            at = next((i for i, line in enumerate(lines, 1) if i > at and re.match(rf'\s*{re.escape(key)}\s*:', line)),
+                      at or 1)
+        return at or 1
+
+    def expect(value, kind, *keys, example=''):
+        if value is not None and not isinstance(value, kind):
+            want = {dict: 'a mapping', list: 'a list', bool: 'true or false', str: 'a string'}[kind]
+            raise TangleError(CONFIG, line_of(*keys), f"'{': '.join(keys)}' must be {want}{example}, "
+                                                      f'not {type(value).__name__}')
+        return value
 
     if config is None:
-        return set()
+        config = {}
     if not isinstance(config, dict):
         raise TangleError(CONFIG, 1, f'must be a mapping of settings (key: value), not {type(config).__name__}')
-    parse = config.get('parse')
-    if parse is None:
-        return set()
-    if not isinstance(parse, dict):
-        raise TangleError(CONFIG, line_of('parse'), f"'parse' must be a mapping (myst_enable_extensions: [...]), "
-                                                    f'not {type(parse).__name__}')
-    extensions = parse.get('myst_enable_extensions')
-    if extensions is None:
-        return set()
+    parse = expect(config.get('parse'), dict, 'parse', example=' (myst_enable_extensions: [...])') or {}
+    sphinx = expect(config.get('sphinx'), dict, 'sphinx', example=' (config:, extra_extensions:, local_extensions:)') or {}
+    sphinx_config = expect(sphinx.get('config'), dict, 'sphinx', 'config') or {}
+    for where, keys in ((parse, ('parse', 'myst_enable_extensions')),
+                        (sphinx_config, ('sphinx', 'config', 'myst_enable_extensions'))):
+        names = where.get(keys[-1])
+        if names is not None and (not isinstance(names, list) or not all(isinstance(e, str) for e in names)):
+            raise TangleError(CONFIG, line_of(*keys), f"'{keys[-1]}' must be a list of extension names, "
+                                                      'e.g. [colon_fence, dollarmath]')
+    local = expect(sphinx.get('local_extensions'), dict, 'sphinx', 'local_extensions', example=' (name: folder)') or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in local.items()):
+        raise TangleError(CONFIG, line_of('sphinx', 'local_extensions'),
+                          "'sphinx: local_extensions' must map each extension's name to its folder")
+    extra = expect(sphinx.get('extra_extensions'), list, 'sphinx', 'extra_extensions') or []
+    if not all(isinstance(e, str) for e in extra):
+        raise TangleError(CONFIG, line_of('sphinx', 'extra_extensions'),
+                          "'sphinx: extra_extensions' must be a list of module names")
+    exclude = expect(config.get('exclude_patterns'), list, 'exclude_patterns') or []
+    if not all(isinstance(p, str) for p in exclude):
+        raise TangleError(CONFIG, line_of('exclude_patterns'), "'exclude_patterns' must be a list of patterns")
+    only_toc = expect(config.get('only_build_toc_files'), bool, 'only_build_toc_files')
+    from jupyter_book.config import get_final_config
+    try:
+        final, _ = get_final_config(user_yaml=config, cli_config={'latex_individualpages': False},
+                                    sourcedir=Path(root), validate=False)
+    except Exception as err:  # noqa: BLE001  Jupyter Book's own refusal, whatever its type
+        raise TangleError(CONFIG, 1, f'Jupyter Book cannot read it: {err}') from None
+    extensions = final.get('myst_enable_extensions') or []
     if not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions):
         raise TangleError(CONFIG, line_of('myst_enable_extensions'),
                           "'myst_enable_extensions' must be a list of extension names, e.g. [colon_fence, dollarmath]")
     unknown = [e for e in extensions if not _known_myst_extension(e)]
     if unknown:
-        at = next((i for i, line in enumerate(text.splitlines(), 1)
+        at = next((i for i, line in enumerate(lines, 1)
                    if re.search(rf'(^|[\s\[,-]){re.escape(unknown[0])}\s*($|[\],#])', line)),
                   line_of('myst_enable_extensions'))
         raise TangleError(CONFIG, at, f"unknown MyST extension {', '.join(map(repr, map(shown, unknown)))} "
                                       'in myst_enable_extensions')
-    return set(extensions)
+    return {'myst_extensions': set(extensions), 'local_extensions': local,
+            'exclude_patterns': list(final.get('exclude_patterns') or []) + exclude,
+            'only_build_toc_files': bool(only_toc)}
 
 
 def _known_myst_extension(name):
@@ -407,9 +446,12 @@ def write_all_atomically(texts):
             except OSError as err:
                 raise OSError(err.errno, err.strerror, str(path)) from None
             temporaries.append((tmp, real, path))
-            with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
-                f.write(text)
-            os.chmod(tmp, stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o644)
+            try:  # a full disk fails here, in write or close: the error names the file, not the temporary
+                with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
+                    f.write(text)
+                os.chmod(tmp, stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o644)
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, str(path)) from None
         old = {real: real.read_bytes() if real.exists() else None for _, real, _ in temporaries}
         for tmp, real, path in temporaries:
             try:
@@ -619,49 +661,310 @@ def prove_stitch(book, texts, edited, name):
                                                'of it was edited')
 
 
+# ---------------------------------------------------------------- sync state: which side changed
+
+def state_key(root, target):
+    """The state file's key for a target: its path under root, or its absolute real path."""
+    real = Path(os.path.realpath(target))
+    try:
+        return real.relative_to(Path(os.path.realpath(root))).as_posix()
+    except ValueError:
+        return str(real)
+
+
+def target_label(root, target, given=None):
+    """How messages name the target: its path under root, else the path as given."""
+    key = state_key(root, target)
+    return key if not os.path.isabs(key) else str(given or target)
+
+
+def _sha(text):
+    """The hex SHA-256 of a text."""
+    return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
+
+
+def load_state(root):
+    """The state file's records, {target key: record}; empty when it is missing or unreadable (it is a cache)."""
+    import json
+    try:
+        data = json.loads((Path(root) / STATE).read_text(encoding='utf-8'))
+    except (OSError, ValueError):
+        return {}
+    records = data.get('targets') if isinstance(data, dict) and data.get('version') == STATE_VERSION else None
+    return records if isinstance(records, dict) else {}
+
+
+def record_sync(root, target, book, text, references=None):
+    """Remember, in the state file, the program text written to target and the chunks it was cut into."""
+    import json
+    old = load_state(root)
+    records = {key: record for key, record in old.items()
+               if os.path.exists(key if os.path.isabs(key) else Path(root) / key)}
+    record = {'program': _sha(text), 'text': text,
+              'chunks': [[c.name, len(c.lines), _sha('\n'.join(c.lines))] for c in book.chunks]}
+    if references is not None:
+        record['references'] = references
+    records[state_key(root, target)] = record
+    if records == old:
+        return  # nothing new to remember: the state file is not touched
+    path = Path(root) / STATE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps({'version': STATE_VERSION, 'targets': records}, indent=1) + '\n')
+    except OSError as err:  # the program is written; without a record the next run is only more careful
+        print(f'tangle: {STATE}: cannot record the sync: {err.strerror or err}', file=sys.stderr)
+
+
+class Synced:
+    """The program as last synced: its text, its lines, and the bodies of its chunks ({name: lines}, in order)."""
+
+    def __init__(self, text, chunks, source):
+        self.text, self.chunks, self.source = text, chunks, source
+        self.lines = program_lines(text, PROGRAM) if text else []
+        self.references = {}
+
+
+def last_sync(root, target):
+    """The program as the last successful tangle or stitch left it (the state file), else as committed in git
+    (when the committed program is the committed chapters' tangle); None when neither is known."""
+    record = load_state(root).get(state_key(root, target))
+    try:
+        text = record['text']
+        if _sha(text) == record['program']:
+            lines, chunks, at = program_lines(text, PROGRAM), {}, 0
+            for name, length, digest in record['chunks']:
+                chunks[name], at = lines[at:at + length], at + length
+                if _sha('\n'.join(chunks[name])) != digest:
+                    raise ValueError(name)
+            if at == len(lines):
+                synced = Synced(text, chunks, f'the last sync ({STATE})')
+                synced.references = record.get('references') or {}
+                return synced
+    except (TypeError, KeyError, ValueError, TangleError):
+        pass
+    return committed_sync(root, target)
+
+
+def committed_sync(root, target):
+    """The program and chunks as committed (git HEAD), if target is the committed tangle of the committed book."""
+    import subprocess
+    import tarfile
+    key = state_key(root, target)
+    if os.path.isabs(key):
+        return None
+    try:
+        where = subprocess.run(['git', '-C', str(root), 'rev-parse', '--show-toplevel', '--show-prefix'],
+                               capture_output=True, text=True, check=True).stdout.split('\n')
+        top, prefix = where[0], where[1]
+        committed = subprocess.run(['git', '-C', top, 'show', f'HEAD:{prefix}{key}'],
+                                   capture_output=True, check=True).stdout.decode('utf-8')
+        archive = subprocess.run(['git', '-C', top, 'archive', f'HEAD:{prefix}' if prefix else 'HEAD'],
+                                 capture_output=True, check=True).stdout
+        with tempfile.TemporaryDirectory() as folder:
+            import io
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(folder, filter='data')
+            book = read_book(folder)
+    except (OSError, subprocess.CalledProcessError, UnicodeDecodeError, TangleError, tarfile.TarError, IndexError):
+        return None
+    if book.text != committed:
+        return None
+    return Synced(committed, {c.name: c.lines for c in book.chunks}, 'the last commit')
+
+
+def changed_lines(old, new):
+    """The 1-based lines of new that differ from old (for a deletion, the line after it), as 'a–b' ranges."""
+    spans = []
+    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag != 'equal':
+            spans.append((j1 + 1, max(j2, j1 + 1)))
+    return spans
+
+
+def spans_text(spans, most=4):
+    """'line 3', 'lines 3–5, 9' ... (the first few)."""
+    parts = [str(a) if a == b else f'{a}\u2013{b}' for a, b in spans[:most]]
+    more = ', \u2026' if len(spans) > most else ''
+    plural = 's' if len(spans) > 1 or spans[0][0] != spans[0][1] else ''
+    return f"line{plural} {', '.join(parts)}{more}"
+
+
+def chapter_changes(book, synced):
+    """The chunks of book whose lines differ from the last sync (a chunk new since then counts as changed)."""
+    return [c for c in book.chunks if synced.chunks.get(c.name) != c.lines]
+
+
+def way_to_go(book, current, synced, label):
+    """What to run when target (lines current) and the chapters (book) differ, judged against the last sync."""
+    if synced is None:
+        return (f'no record of the last sync: run tangle.py --stitch to write the edits of {label} into the '
+                f'chapters, or tangle.py --force to rewrite {label} from them')
+    file_edited, chapters_edited = current != synced.lines, book.lines != synced.lines
+    if not file_edited:
+        return f'the chapters changed since {synced.source} and {label} did not: run tangle.py (make tangle)'
+    if not chapters_edited:
+        return (f'{label} was edited since {synced.source} ({spans_text(changed_lines(synced.lines, current))}) and '
+                f'the chapters were not: run tangle.py --stitch to write the edits into the chapters, or '
+                f'tangle.py --force to discard them')
+    names = ', '.join(f"'{c.name}' ({c.path}:{c.body_line - 1})" for c in chapter_changes(book, synced)[:3])
+    return (f'both changed since {synced.source}: {label} ({spans_text(changed_lines(synced.lines, current))}) and '
+            f'the chapters (chunk {names}): run tangle.py --stitch, which keeps both when they change different '
+            'chunks')
+
+
+def three_way(book, synced, edited, label):
+    """{chunk name: lines}: the chapters' chunks with the edits target made since the last sync, when the two
+    sides changed different chunks; TangleError naming both places when they changed the same one."""
+    first = changed_lines(synced.lines, edited)[0][0]
+    if [c.name for c in book.chunks] != list(synced.chunks):
+        added = [c for c in book.chunks if c.name not in synced.chunks]
+        where = f" (chunk '{added[0].name}', {added[0].path}:{added[0].body_line - 1})" if added else ''
+        raise TangleError(label, first, f'edited since {synced.source}, while the chapters added, removed or '
+                                        f'reordered chunks{where}: stitch cannot tell which line goes where; copy '
+                                        f'the edits into the chapters by hand, then run tangle.py --force')
+    base = Book(book.root, book.docnames, [Chunk(c.name, c.path, c.docname, c.body_line, list(synced.chunks[c.name]))
+                                           for c in book.chunks])
+    at = 1
+    for chunk in base.chunks:
+        chunk.start, at = at, at + len(chunk.lines)
+    from_file = stitch(base, edited, label)
+    at, starts = 1, {}
+    for chunk in base.chunks:
+        starts[chunk.name], at = at, at + len(from_file[chunk.name])
+    for chunk in book.chunks:
+        old, ours, theirs = synced.chunks[chunk.name], chunk.lines, from_file[chunk.name]
+        if ours != old and theirs != old and ours != theirs:
+            raise TangleError(label, starts[chunk.name],
+                              f"chunk '{chunk.name}' was changed both here and in its chapter "
+                              f'({chunk.path}:{chunk.body_line - 1}) since {synced.source}: keep one side: '
+                              f'copy this edit into the chapter by hand and run tangle.py --force, or discard '
+                              f'it with tangle.py --force')
+    return {c.name: from_file[c.name] if from_file[c.name] != synced.chunks[c.name] else c.lines for c in book.chunks}
+
+
 def main(argv=None):
     """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description='Rebuild microgpt.py from the chapters of the book.')
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument('--check', action='store_true', help='write nothing; exit 1 with a diff if the file differs')
     mode.add_argument('--stitch', action='store_true', help='write the lines of the edited file back into the chapters')
+    mode.add_argument('--force', action='store_true', help='tangle even over edits of the file that the chapters lack')
     parser.add_argument('-o', '--output', help=f'file to write, check or stitch (default: {PROGRAM} in the root)')
     parser.add_argument('--root', default=str(ROOT), help='folder holding _toc.yml (default: this file\'s folder)')
     args = parser.parse_args(argv)
     root = Path(args.root)
     target = Path(args.output) if args.output else root / PROGRAM
+    label = target_label(root, target, args.output)
     try:
+        refuse_odd_target(target, label)
         book = read_book(root)  # every mode refuses what the others refuse
         refuse_sources(root, book, target)
+        compile_program(book)
+        if args.stitch:
+            return stitch_command(book, root, target, label)
+        if args.check:
+            return check_command(book, root, target, label)
+        return tangle_command(book, root, target, label, args.force)
     except TangleError as err:
         print(f'tangle: {err}', file=sys.stderr)
         return 2
-    if args.stitch:
-        return stitch_command(book, target)
-    if args.check:
+
+
+def refuse_odd_target(target, label):
+    """TangleError unless target is a regular file (through links) or a missing path in an existing folder."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise TangleError(label, 1, f'cannot read: {err.strerror or err}') from None
+    if not stat.S_ISREG(mode):
+        kind = ('a folder' if stat.S_ISDIR(mode) else 'a named pipe' if stat.S_ISFIFO(mode) else
+                'a socket' if stat.S_ISSOCK(mode) else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else 'not a file')
+        raise TangleError(label, 1, f'is {kind}, not a regular file: tangle.py reads and writes only regular files')
+
+
+def read_target(target, label):
+    """The target's text, or None if it does not exist."""
+    return read_utf8(target, label) if os.path.lexists(target) and os.path.exists(target) else None
+
+
+def plain_lines(text):
+    """A file's lines as compared with the program's (no byte order mark, no final empty line)."""
+    lines = text.removeprefix(BOM).split('\n')
+    return lines[:-1] if lines[-1] == '' else lines
+
+
+def compile_program(book):
+    """TangleError at the chapter line of the first syntax error in the tangled program."""
+    import warnings
+    if not book.chunks:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
         try:
-            committed = read_utf8(target, target.name) if target.exists() else ''
-        except TangleError as err:
-            print(f'tangle: {err}', file=sys.stderr)
-            return 2
-        if committed == book.text:
-            print(f'{target.name} equals the chapters ({len(book.lines)} lines, {len(book.chunks)} chunks).')
-            return 0
-        if '\r\n' in committed and committed.replace('\r\n', '\n') == book.text:
-            line = committed[:committed.index('\r\n')].count('\n') + 1
-            print(f'tangle: {target.name}:{line}: CRLF line endings; the chapters tangle to LF endings and '
-                  f'otherwise the same lines: run tangle.py to rewrite it', file=sys.stderr)
-            return 1
-        sys.stdout.write(diff(book, committed, target.name))
-        print(f'tangle: {target.name} differs from the chapters', file=sys.stderr)
-        return 1
+            compile(book.text, PROGRAM, 'exec', dont_inherit=True)
+        except SyntaxError as err:
+            chunk, line = book.locate(err.lineno or 1)
+            raise TangleError(chunk.path, line, f"syntax error in chunk '{chunk.name}' ({PROGRAM}:{err.lineno}): "
+                                                f'{err.msg}') from None
+        except (ValueError, RecursionError, MemoryError) as err:
+            chunk = book.chunks[0]
+            raise TangleError(chunk.path, chunk.body_line, f'the program does not compile: {err}') from None
+
+
+def tangle_command(book, root, target, label, force):
+    """Write the tangle to target, unless target holds edits since the last sync that the chapters lack."""
+    current = read_target(target, label)
+    if current is not None and current != book.text and not force:
+        edited, synced = plain_lines(current), last_sync(root, target)
+        if synced is None:
+            first = changed_lines(book.lines, edited)[0][0] if edited != book.lines else 1
+            raise TangleError(label, first, 'differs from the chapters, and there is no record of the last sync '
+                                            'to tell which side changed: run tangle.py --stitch to write its edits '
+                                            'into the chapters, or tangle.py --force to rewrite it from them')
+        if edited != synced.lines and not chapters_have(book, synced, edited, label):
+            spans = changed_lines(synced.lines, edited)
+            raise TangleError(label, spans[0][0], f'edited since {synced.source} ({spans_text(spans)}), and the '
+                                                  'chapters do not have these edits: run tangle.py --stitch to write '
+                                                  'them into the chapters, or tangle.py --force to discard them')
     try:
         write_atomically(target, book.text)
     except OSError as err:
-        print(f'tangle: {target}: cannot write: {err.strerror or err}', file=sys.stderr)
-        return 2
+        raise TangleError(label, None, f'cannot write: {err.strerror or err}') from None
+    record_sync(root, target, book, book.text)
     print(f'wrote {target} ({len(book.lines)} lines from {len(book.chunks)} chunks)')
     return 0
+
+
+def chapters_have(book, synced, edited, label):
+    """Whether every chunk target's edits changed (since the last sync) reads the same in the chapters."""
+    try:
+        merged = three_way(book, synced, edited, label)
+    except TangleError:
+        return False
+    return all(merged[c.name] == c.lines for c in book.chunks)
+
+
+def check_command(book, root, target, label):
+    """`--check`: exit 0 if target is the tangle, else 1 with a diff and which way to sync."""
+    committed = read_target(target, label) or ''
+    if committed == book.text:
+        print(f'{label} equals the chapters ({len(book.lines)} lines, {len(book.chunks)} chunks).')
+        return 0
+    if '\r\n' in committed and committed.replace('\r\n', '\n') == book.text:
+        line = committed[:committed.index('\r\n')].count('\n') + 1
+        print(f'tangle: {label}:{line}: CRLF line endings; the chapters tangle to LF endings and '
+              f'otherwise the same lines: run tangle.py --force to rewrite it', file=sys.stderr)
+        return 1
+    sys.stdout.write(diff(book, committed, label))
+    if read_target(target, label) is None:
+        print(f'tangle: {label} does not exist: run tangle.py to write it', file=sys.stderr)
+    else:
+        print(f'tangle: {label} differs from the chapters: '
+              f'{way_to_go(book, plain_lines(committed), last_sync(root, target), label)}', file=sys.stderr)
+    return 1
 
 
 def refuse_sources(root, book, target):
@@ -670,43 +973,58 @@ def refuse_sources(root, book, target):
     real = Path(os.path.realpath(target))
     root = Path(root)
     sources = {root / TOC, root / CONFIG} | {chapter_file(root, d) for d in book.docnames} | set(stray_markdown(root))
-    config = read_yaml(root / CONFIG, CONFIG) if (root / CONFIG).exists() else None
-    extensions = (((config or {}).get('sphinx') or {}).get('local_extensions') or {}) if isinstance(config, dict) else {}
-    if isinstance(extensions, dict):
-        sources |= {root / str(folder) / f'{name}.py' for name, folder in extensions.items()}
+    sources |= {root / str(folder) / f'{name}.py' for name, folder in book_config(root)['local_extensions'].items()}
     if real in {Path(os.path.realpath(p)) for p in sources if p}:
         raise TangleError(str(target), 1, 'is a file the book reads; tangle.py writes only the program: '
                                           f'choose another output path')
 
 
-def stitch_command(book, target):
-    """`--stitch`: write the edited target's lines back into the chapters (and tidy the target); the exit code."""
-    try:
-        text = read_utf8(target, target.name)
-        edited = program_lines(text, target.name)
-        bodies = stitch(book, edited, target.name)
-        texts = stitched_chapters(book, bodies, target.name)
-        prove_stitch(book, texts, edited, target.name)
-    except TangleError as err:
-        print(f'tangle: {err}', file=sys.stderr)
-        return 2
-    tidy = ''.join(line + '\n' for line in edited)
-    if tidy != text:  # a final newline added or a byte order mark dropped: the file as the chapters now tangle it
+def stitch_command(book, root, target, label):
+    """`--stitch`: write the edited target's lines back into the chapters (and tidy the target); the exit code.
+
+    Judged against the last sync: chunks the chapters changed since then are kept, never reverted; a chunk
+    changed on both sides is refused."""
+    text = read_utf8(target, label)
+    edited = program_lines(text, label)
+    synced = last_sync(root, target)
+    if synced is not None and book.lines != synced.lines and edited != book.lines:
+        if edited == synced.lines:
+            names = ', '.join(f"'{c.name}'" for c in chapter_changes(book, synced)[:5])
+            print(f'{label} has no edits since {synced.source}; the chapters do (chunk {names}): nothing to stitch; '
+                  f'run tangle.py to bring {label} up to date.')
+            return 0
+        bodies = three_way(book, synced, edited, label)
+        merged = [line for c in book.chunks for line in bodies[c.name]]
+    else:
+        bodies, merged = stitch(book, edited, label), edited
+    texts = stitched_chapters(book, bodies, label)
+    prove_stitch(book, texts, merged, label)
+    after = Book(book.root, book.docnames, [Chunk(c.name, c.path, c.docname, c.body_line, bodies[c.name])
+                                            for c in book.chunks])
+    tidy = after.text
+    if tidy != text:  # a final newline added, a byte order mark dropped, the chapters' own changes merged in
         texts[target] = tidy
     if not texts:
-        print(f'{target.name} equals the chapters: nothing to stitch.')
+        record_sync(root, target, after, tidy)
+        print(f'{label} equals the chapters: nothing to stitch.')
         return 0
     try:
         write_all_atomically(texts)
     except OSError as err:
-        print(f'tangle: {err.filename or target}: cannot write: {err.strerror or err}', file=sys.stderr)
-        return 2
+        failed = err.filename or target
+        shown_name = target_label(root, failed, failed)
+        raise TangleError(shown_name, None, f'cannot write: {err.strerror or err}') from None
+    record_sync(root, target, after, tidy)
     for chunk in book.chunks:
         if bodies[chunk.name] != chunk.lines:
             print(f"stitched {chunk.path}:{chunk.body_line - 1} chunk '{chunk.name}' "
                   f'({len(chunk.lines)} lines, now {len(bodies[chunk.name])})')
     if target in texts:
-        print(f'rewrote {target.name} as the chapters tangle it (final newline, no byte order mark)')
+        if merged != edited:
+            kept = ', '.join(f"'{c.name}'" for c in chapter_changes(book, synced)[:5])
+            print(f"rewrote {label} with the chapters' changes since {synced.source} (chunk {kept})")
+        else:
+            print(f'rewrote {label} as the chapters tangle it (final newline, no byte order mark)')
     return 0
 
 

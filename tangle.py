@@ -54,6 +54,12 @@ CHUNK_FENCE_RE = re.compile(rf'^[ \t{INVISIBLE}]*(`{{3,}}|~{{3,}}|:{{3,}})[ \t{I
 LITERAL_DIRECTIVES = {'code-block', 'code', 'sourcecode', 'code-cell', 'literalinclude', 'math', 'raw', 'eval-rst',
                       'graphviz', 'mermaid', 'csv-table', 'highlight', 'show', 'chunk', 'glue', 'glue:any',
                       'glue:text', 'glue:md', 'glue:math', 'glue:figure'}
+# Lines a person may have meant as a chunk fence: a directive-like brace word after a fence of any length
+# (or two backticks), `{ chunk}`, ```chunk NAME, ```{chunk NAME. Which brace words are near 'chunk' is decided
+# by near_chunk(); the exact directive after three or more backticks is read by the parser instead.
+NEAR_MISS_RE = re.compile(r'^[ \t]{0,3}(?P<fence>`+|~+|:+|\'{3,}|"{3,})[ \t]*(?:\{(?P<word>[^{}\n]{1,16})\}'
+                          r'|(?P<bare>\{?chunk[s-]?)(?=[ \t]|$))[ \t]*(?P<name>[\w.-]*)[ \t]*$', re.IGNORECASE | re.MULTILINE)
+OPENING_FENCE_RE = re.compile(r'^ {0,3}(`{3,})[ \t]*[^`\s]')  # a backtick fence with an info string
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
@@ -272,6 +278,33 @@ def chapter_chunks(parser, text, rel, docname):
     return [Chunk(c.name, c.path, c.docname, c.body_line, list(c.lines)) for c in _READ[key]]
 
 
+def near_chunk(word):
+    """Whether a brace word is a slip for {chunk}: a spacing, a suffix, or one or two letters off."""
+    word = word.lower()
+    if word.strip(' \t-_s') == 'chunk' or word.startswith('chunk') or word.endswith('chunk'):
+        return True
+    previous = list(range(len('chunk') + 1))  # Levenshtein distance to 'chunk', at most 2
+    for i, a in enumerate(word, 1):
+        current = [i]
+        for j, b in enumerate('chunk', 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1] <= 2 and len(word) >= 4
+
+
+def near_misses(text):
+    """(line number, line, chunk name) of every line that is almost a chunk fence, but not one."""
+    for match in NEAR_MISS_RE.finditer(text):
+        fence, word, bare = match.group('fence'), match.group('word'), match.group('bare')
+        if word is not None:
+            exact = word == word.strip() and word.lower() == 'chunk' and len(fence) >= 3 and fence[0] in '`~:'
+            if exact or not near_chunk(word):
+                continue  # the directive itself (its spellings are the parser's), or another directive
+        elif len(fence) < 3 or fence[0] != '`':
+            continue
+        yield text.count('\n', 0, match.start()) + 1, match.group().strip(), match.group('name') or 'some-name'
+
+
 def _chapter_chunks(parser, text, rel, docname):
     """The chunks written in one chapter, in page order.
 
@@ -279,7 +312,8 @@ def _chapter_chunks(parser, text, rel, docname):
     fence whose first word is {chunk} (MyST's reading of the info string). Everything a person could
     take for a chunk that the book would render differently is refused at its line.
     """
-    if CHUNK_DIRECTIVE not in text.lower():
+    slips = list(near_misses(text))
+    if CHUNK_DIRECTIVE not in text.lower() and not slips:
         return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
     for number, raw in enumerate(raw_lines, 1):
@@ -307,6 +341,13 @@ def _chapter_chunks(parser, text, rel, docname):
                 for number in range(first + 2, end):
                     parsed_inside[number] = (directive or token.info.strip() or token.markup, first + 1)
             else:
+                for number in range(first + 2, end) if fence_char == '`' else ():
+                    inner = CHUNK_FENCE_RE.match(raw_lines[number - 1])
+                    if inner and inner.group(1)[0] == '`' and len(inner.group(1)) >= len(token.markup):
+                        # an example would need a longer outer fence: this one was left open before a chunk
+                        raise TangleError(rel, first + 1, f"fence '{shown(raw_lines[first].strip())}' is not closed "
+                                                          f'before the chunk at line {number}, which it swallows: '
+                                                          f'close it with {token.markup}')
                 examples.update(range(first + 2, end))  # 1-based lines of a literal fence: may show chunk syntax
             continue
         if token.info.strip().split()[0] != CHUNK_DIRECTIVE:
@@ -342,6 +383,11 @@ def _chapter_chunks(parser, text, rel, docname):
                 raise TangleError(rel, number, f"byte order mark (U+FEFF) in chunk '{name}'")
             if CHUNK_FENCE_RE.match(raw):
                 raise TangleError(rel, number, f"chunk fence inside chunk '{name}': close '{name}' first")
+            opening = OPENING_FENCE_RE.match(raw)
+            if opening and len(opening.group(1)) >= len(token.markup):
+                raise TangleError(rel, first + 1, f"chunk '{name}' is not closed before the fence at line {number} "
+                                                  f'(\'{shown(raw.strip())}\'), which it swallows: close it with '
+                                                  f'{token.markup}')
             if '\0' in raw or raw != line:
                 raise TangleError(rel, number, f"line of chunk '{name}' does not read back verbatim (a NUL character?)")
         if lines and OPTION_RE.match(lines[0]):
@@ -351,6 +397,10 @@ def _chapter_chunks(parser, text, rel, docname):
             raise TangleError(rel, first + 1, f"chunk '{name}' is empty")
         chunks.append(Chunk(name, rel, docname, first + 2, lines))
     opened = {c.body_line - 1 for c in chunks}
+    for number, line, name in slips:
+        if number not in examples and number not in opened:
+            raise TangleError(rel, number, f"'{shown(line)}' is almost a chunk fence, but the book shows it as "
+                                           f'something else: write ```{{chunk}} {shown(name)}')
     for number, raw in enumerate(raw_lines, 1):
         if not CHUNK_FENCE_RE.match(raw) or number in opened or number in examples:
             continue

@@ -361,5 +361,5 @@ def test_writing_into_a_missing_folder_exits_2_with_one_line(tmp_path, capsys):
     code = tangle.main(['--root', str(root), '-o', str(root / 'nowhere' / 'microgpt.py')])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("tangle: nowhere/microgpt.py:1: cannot write: ") and err.count('\n') == 1
+    assert err.startswith("tangle: nowhere/microgpt.py: cannot write: ") and err.count('\n') == 1
     assert not (root / 'nowhere').exists()

@@ -711,6 +711,93 @@ def prove_stitch(book, texts, edited, name):
                                                'of it was edited')
 
 
+# ---------------------------------------------------------------- references into the program
+
+def role_uses(parser, text, offset=0):
+    """(line, target) of every {lines}`target` role the book would read in a chapter's Markdown text,
+    including inside directives whose content is Markdown, never inside code."""
+    for token in parser.parse(text):
+        if token.type == 'inline' and token.map:
+            searched = 0
+            for child in token.children or ():
+                if child.type == 'myst_role' and child.meta.get('name') == 'lines':
+                    at = token.content.find(child.content, searched)
+                    searched = max(at, searched)
+                    yield offset + token.map[0] + 1 + token.content.count('\n', 0, max(at, 0)), child.content
+        elif token.type in ('fence', 'colon_fence') and token.map:
+            directive = fence_directive(token.info)
+            if token.type == 'colon_fence' or (directive and directive not in LITERAL_DIRECTIVES):
+                yield from role_uses(parser, token.content, offset + token.map[0] + 1)
+
+
+def references(book):
+    """[(chapter, line, target, (chunk, first, last) or the KeyError's message)] for every {lines} role of the
+    book; first and last are 0-based lines of the chunk."""
+    parser, found = markdown_parser(book.root), []
+    for docname in book.docnames:
+        path = chapter_file(book.root, docname)
+        if path.suffix != '.md':
+            continue
+        rel = path.relative_to(book.root).as_posix()
+        text = read_chapter(path, rel)
+        if '{lines}' not in text:
+            continue
+        for line, target in role_uses(parser, text):
+            try:
+                chunk, first, last = resolve_lines(book, target)
+                found.append((rel, line, target, (chunk, first - chunk.start, last - chunk.start)))
+            except KeyError as err:
+                found.append((rel, line, target, err.args[0]))
+    return found
+
+
+def picks_inside(target):
+    """Whether a {lines} target picks lines inside its chunk (NAME:N, NAME:N-M, NAME~text)."""
+    return bool(re.search(r'[:~]', target))
+
+
+def reference_record(found):
+    """{'chapter NUL target': [chunk body, first, last]} of the references that pick lines inside a chunk."""
+    return {f'{rel}\0{target}': [list(place[0].lines), place[1], place[2]] for rel, _, target, place in found
+            if not isinstance(place, str) and picks_inside(target)}
+
+
+def moved_reference(place, record):
+    """Why a reference now picks other lines than it did when recorded (None if it picks the same ones, edited
+    or not): the recorded lines are followed through the chunk's changes by difflib."""
+    chunk, first, last = place
+    body, was_first, was_last = record
+    follow = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, body, chunk.lines, autojunk=False).get_opcodes():
+        if tag == 'equal' or (tag == 'replace' and i2 - i1 == j2 - j1):
+            follow.update(zip(range(i1, i2), range(j1, j2)))
+    now = (follow.get(was_first), follow.get(was_last))
+    if now == (first, last):
+        return None
+    picked = line_span(chunk.start + first, chunk.start + last)
+    if None in now:
+        return f"the line it picked ('{shown(body[was_first].strip())}') is gone; it now picks {picked}"
+    return (f"the line it picked ('{shown(body[was_first].strip())}') is now "
+            f'{line_span(chunk.start + now[0], chunk.start + now[1])}, but it picks {picked}')
+
+
+def reference_problems(found, recorded):
+    """[(key, message)] for references that do not resolve, or that pick other lines than at the last sync."""
+    problems = []
+    for rel, line, target, place in found:
+        key = f'{rel}\0{target}'
+        if isinstance(place, str):
+            problems.append((key, f'{rel}:{line}: {{lines}}`{target}` is broken: {place}'))
+        elif key in recorded:
+            try:
+                why = moved_reference(place, recorded[key])
+            except (TypeError, ValueError, IndexError):  # a damaged record: no judgement
+                why = None
+            if why:
+                problems.append((key, f'{rel}:{line}: {{lines}}`{target}`: {why}: re-read it (tangle.py then '
+                                      'records it as read)'))
+    return problems
+
 # ---------------------------------------------------------------- sync state: which side changed
 
 def state_key(root, target):
@@ -752,6 +839,9 @@ def record_sync(root, target, book, text, references=None):
                if os.path.exists(key if os.path.isabs(key) else Path(root) / key)}
     record = {'program': _sha(text), 'text': text,
               'chunks': [[c.name, len(c.lines), _sha('\n'.join(c.lines))] for c in book.chunks]}
+    previous = old.get(state_key(root, target))
+    if references is None and isinstance(previous, dict):
+        references = previous.get('references')
     if references is not None:
         record['references'] = references
     records[state_key(root, target)] = record
@@ -983,9 +1073,19 @@ def tangle_command(book, root, target, label, force):
         write_atomically(target, book.text)
     except OSError as err:
         raise TangleError(label, None, f'cannot write: {err.strerror or err}') from None
-    record_sync(root, target, book, book.text)
+    found = references(book)
+    problems = reference_problems(found, recorded_references(root, target))
+    record_sync(root, target, book, book.text, reference_record(found))
     print(f'wrote {target} ({len(book.lines)} lines from {len(book.chunks)} chunks)')
+    for _, problem in problems:
+        print(f're-read {problem}')
     return 0
+
+
+def recorded_references(root, target):
+    """The references' lines as the last sync recorded them (none before the first)."""
+    record = load_state(root).get(state_key(root, target))
+    return (record.get('references') if isinstance(record, dict) else None) or {}
 
 
 def chapters_have(book, synced, edited, label):
@@ -1000,9 +1100,12 @@ def chapters_have(book, synced, edited, label):
 def check_command(book, root, target, label):
     """`--check`: exit 0 if target is the tangle, else 1 with a diff and which way to sync."""
     committed = read_target(target, label) or ''
+    problems = reference_problems(references(book), recorded_references(root, target))
+    for _, problem in problems:
+        print(f'tangle: {problem}', file=sys.stderr)
     if committed == book.text:
         print(f'{label} equals the chapters ({len(book.lines)} lines, {len(book.chunks)} chunks).')
-        return 0
+        return 1 if problems else 0
     if '\r\n' in committed and committed.replace('\r\n', '\n') == book.text:
         line = committed[:committed.index('\r\n')].count('\n') + 1
         print(f'tangle: {label}:{line}: CRLF line endings; the chapters tangle to LF endings and '
@@ -1051,6 +1154,9 @@ def stitch_command(book, root, target, label):
     prove_stitch(book, texts, merged, label)
     after = Book(book.root, book.docnames, [Chunk(c.name, c.path, c.docname, c.body_line, bodies[c.name])
                                             for c in book.chunks])
+    at = 1
+    for chunk in after.chunks:
+        chunk.start, at = at, at + len(chunk.lines)
     tidy = after.text
     if tidy != text:  # a final newline added, a byte order mark dropped, the chapters' own changes merged in
         texts[target] = tidy
@@ -1064,11 +1170,23 @@ def stitch_command(book, root, target, label):
         failed = err.filename or target
         shown_name = target_label(root, failed, failed)
         raise TangleError(shown_name, None, f'cannot write: {err.strerror or err}') from None
-    record_sync(root, target, after, tidy)
+    found = references(after)
+    old_references = recorded_references(root, target)
+    problems = reference_problems(found, old_references)
+    kept = reference_record(found)
+    kept.update({key: old_references[key] for key, _ in problems if key in old_references})  # --check asks again
+    record_sync(root, target, after, tidy, kept)
     for chunk in book.chunks:
         if bodies[chunk.name] != chunk.lines:
             print(f"stitched {chunk.path}:{chunk.body_line - 1} chunk '{chunk.name}' "
                   f'({len(chunk.lines)} lines, now {len(bodies[chunk.name])})')
+    resized = {c.name for c in book.chunks if len(bodies[c.name]) != len(c.lines)}
+    to_read = [f'{rel}:{line} {{lines}}`{name}`' for rel, line, name, place in found
+               if re.split(r'[:~]', name)[0] in resized and (picks_inside(name) or isinstance(place, str))]
+    if to_read:
+        print(f"references into chunks whose length changed, to re-read: {', '.join(to_read)}")
+    for _, problem in problems:
+        print(f're-read {problem}')
     if target in texts:
         if merged != edited:
             kept = ', '.join(f"'{c.name}'" for c in chapter_changes(book, synced)[:5])

@@ -47,6 +47,7 @@ total = x + y + z
 
 More prose.
 '''
+BOM = '\ufeff'  # refused inside the program (a byte order mark only starts a file)
 PROGRAM = ['x = 1', 'y = 2', 'z = 3', 'print(x)', 'print(y)', 'print(z)', 'total = x + y + z']
 
 
@@ -415,7 +416,7 @@ def edits_inside_one_chunk(draw, book):
     body = list(chunk.lines)
     for number in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(['replace', 'insert', 'delete']))
-        fresh = f'# edit {number}: {draw(st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=20))}'
+        fresh = f'# edit {number}: {draw(st.text(st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=BOM), max_size=20))}'
         if kind == 'replace':
             body[draw(st.integers(0, len(body) - 1))] = fresh
         elif kind == 'insert' and len(body) > 1:

@@ -331,3 +331,42 @@ def test_the_command_line_refuses_a_named_pipe_without_hanging(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and 'is a named pipe' in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ['book', 'pipe']
+
+
+# ---------------------------------------------------------------- references checked
+
+def test_a_stitch_that_lengthens_a_chunk_lists_its_references_and_check_fails_until_they_are_read(book, capsys):
+    """A line inserted at the top of name-loss shifts {lines}`name-loss:4` onto another line: stitch lists the
+    references into the chunk, --check fails naming the shifted ones, a tangle records them as read."""
+    program = book / 'microgpt.py'
+    edit(program, '    tokens = encode(name)\n', '    name = name.strip()\n    tokens = encode(name)\n')
+    code, out, err = run(book, capsys, '--stitch')
+    assert (code, err) == (0, '')
+    assert 'references into chunks whose length changed, to re-read: ' in out
+    assert 'book/04-training/02-loss.md:144 {lines}`name-loss:4`' in out  # the chapter grew a line above
+    assert 'name-loss~min(block_size' in out  # an anchor that still picks its line is listed too
+    code, out, err = run(book, capsys, '--check')
+    assert code == 1 and out.startswith('microgpt.py equals the chapters')
+    assert ("tangle: book/04-training/02-loss.md:144: {lines}`name-loss:4`: the line it picked ('keys, values = "
+            in err)
+    assert 'name-loss~min(block_size' not in err  # it follows the line: nothing to re-read
+    assert all('re-read it' in line for line in err.splitlines())
+    assert run(book, capsys)[0] == 0
+    assert run(book, capsys, '--check') == (0, 'microgpt.py equals the chapters (201 lines, 25 chunks).\n', '')
+
+
+def test_check_fails_on_a_reference_that_does_not_resolve(book, capsys):
+    """A {lines} role naming a missing chunk, an offset past the end, or text no line holds."""
+    chapter = book / 'book' / '04-training' / '02-loss.md'
+    text = chapter.read_text(encoding='utf-8')
+    chapter.write_text(text + '\nSee {lines}`name-loss:40`, {lines}`name-loss~nowhere` and {lines}`no-such`.\n'
+                       '\n```md\nAn example, not read: {lines}`no-such-either`\n```\n', encoding='utf-8')
+    line = text.count('\n') + 2
+    code, out, err = run(book, capsys, '--check')
+    assert code == 1
+    assert err.splitlines() == [
+        f"tangle: book/04-training/02-loss.md:{line}: {{lines}}`name-loss:40` is broken: chunk 'name-loss' has 9 "
+        "lines; 'name-loss:40' is outside it",
+        f"tangle: book/04-training/02-loss.md:{line}: {{lines}}`name-loss~nowhere` is broken: no line of chunk "
+        "'name-loss' contains 'nowhere'",
+        f"tangle: book/04-training/02-loss.md:{line}: {{lines}}`no-such` is broken: unknown chunk 'no-such'"]

@@ -581,7 +581,7 @@ def stitch(book, edited, name):
     old = book.lines
     owner = [chunk for chunk in book.chunks for _ in chunk.lines]  # the chunk of each tangled line
     goes_to = [None] * len(edited)  # the chunk each edited line goes to
-    opcodes = difflib.SequenceMatcher(None, old, edited, autojunk=False).get_opcodes()
+    opcodes = line_opcodes(old, edited)
     across = None
     for tag, i1, i2, j1, j2 in opcodes:  # deleted lines simply leave their chunks
         if tag == 'insert':
@@ -594,35 +594,14 @@ def stitch(book, edited, name):
             across = across or (i1, i2, j1, j2)
     removals = [(i1, i2) for tag, i1, i2, _, _ in opcodes if tag in ('delete', 'replace')]
     additions = [(j1, j2) for tag, _, _, j1, j2 in opcodes if tag in ('insert', 'replace')]
-    for i1, i2 in removals:  # a block deleted here and inserted in another chunk is a move
-        for j1, j2 in additions:
-            matcher = difflib.SequenceMatcher(None, old[i1:i2], edited[j1:j2], autojunk=False)
-            for x, y, size in matcher.get_matching_blocks():
-                i, j = i1 + x, j1 + y
-                sources = {owner[k].name for k in range(i, i + size)}
-                targets = {goes_to[k] and goes_to[k].name for k in range(j, j + size)}
-                if size >= MOVE_MIN and any(line.strip() for line in old[i:i + size]) and sources != targets:
-                    chunk, chapter_line = book.locate(i + 1)
-                    raise TangleError(name, j + 1, f"lines {j + 1}\u2013{j + size} were moved here from chunk "
-                                                   f"'{chunk.name}' ({chunk.path}:{chapter_line}): move code between "
-                                                   f'chunks in the chapters, not in {name}')
-    for i1, i2 in removals:  # the same move, aligned by difflib around a blank line: compare the written lines
-        gone = [line for line in old[i1:i2] if line.strip()]
-        if i2 - i1 < MOVE_MIN or not gone:
-            continue
-        for j1, j2 in additions:
-            came = [(j, edited[j]) for j in range(j1, j2) if edited[j].strip()]
-            for at in range(len(came) - len(gone) + 1):
-                if [line for _, line in came[at:at + len(gone)]] != gone:
-                    continue
-                targets = {goes_to[j] and goes_to[j].name for j, _ in came[at:at + len(gone)]}
-                if targets != {owner[k].name for k in range(i1, i2) if old[k].strip()}:
-                    chunk, chapter_line = book.locate(i1 + 1)
-                    first, last = came[at][0] + 1, came[at + len(gone) - 1][0] + 1
-                    moved = f'line {first} was' if first == last else f'lines {first}\u2013{last} were'
-                    raise TangleError(name, first, f"{moved} moved here from chunk "
-                                                   f"'{chunk.name}' ({chunk.path}:{chapter_line}): move code between "
-                                                   f'chunks in the chapters, not in {name}')
+    moved = find_move(old, edited, owner, goes_to, removals, additions)
+    if moved:
+        i, j, size = moved
+        chunk, chapter_line = book.locate(i + 1)
+        first, last = j + 1, j + size
+        what = f'line {first} was' if first == last else f'lines {first}\u2013{last} were'
+        raise TangleError(name, first, f"{what} moved here from chunk '{chunk.name}' ({chunk.path}:{chapter_line}): "
+                                       f'move code between chunks in the chapters, not in {name}')
     if across:
         i1, i2, j1, j2 = across
         names = ', '.join(dict.fromkeys(f"'{owner[i].name}'" for i in range(i1, i2)))
@@ -639,6 +618,97 @@ def stitch(book, edited, name):
                                         f'empty: remove a chunk in its chapter, not in {name}')
         at += len(bodies[chunk.name])
     return bodies
+
+
+def line_opcodes(old, new):
+    """difflib's opcodes from old to new, in about linear time for the long, mostly unique lines of a program.
+
+    Lines found exactly once in each (anchors, kept in order by a longest increasing subsequence) split the
+    two into short stretches, which difflib aligns one by one: difflib on the whole is quadratic when edits
+    are everywhere (as patience diff does, for the same reason)."""
+    import bisect
+    count_old, count_new = {}, {}
+    for line in old:
+        count_old[line] = count_old.get(line, 0) + 1
+    for line in new:
+        count_new[line] = count_new.get(line, 0) + 1
+    where_new = {line: j for j, line in enumerate(new) if count_new[line] == 1}
+    pairs = [(i, where_new[line]) for i, line in enumerate(old) if count_old[line] == 1 and line in where_new]
+    tails, tail_at, back = [], [], [None] * len(pairs)  # longest increasing run of j, in O(n log n)
+    for k, (_, j) in enumerate(pairs):
+        at = bisect.bisect_left(tails, j)
+        back[k] = tail_at[at - 1] if at else None
+        tails[at:at + 1], tail_at[at:at + 1] = [j], [k]
+    anchors, k = [], tail_at[-1] if tail_at else None
+    while k is not None:
+        anchors.append(pairs[k])
+        k = back[k]
+    anchors.reverse()
+    opcodes, i0, j0 = [], 0, 0
+    for i, j in anchors + [(len(old), len(new))]:
+        if i > i0 or j > j0:
+            matcher = difflib.SequenceMatcher(None, old[i0:i], new[j0:j], autojunk=False)
+            opcodes += [(tag, a1 + i0, a2 + i0, b1 + j0, b2 + j0) for tag, a1, a2, b1, b2 in matcher.get_opcodes()]
+        if i < len(old):
+            opcodes.append(('equal', i, i + 1, j, j + 1))
+        i0, j0 = i + 1, j + 1
+    merged = []
+    for op in opcodes:
+        if merged and op[0] == 'equal' == merged[-1][0]:
+            merged[-1] = ('equal', merged[-1][1], op[2], merged[-1][3], op[4])
+        else:
+            merged.append(op)
+    return merged
+
+
+def find_move(old, edited, owner, goes_to, removals, additions):
+    """(old index, edited index, size) of the first block of lines deleted in one chunk and inserted in another,
+    else None. In time linear in the lines changed (plus the pairs of equal written lines among them).
+
+    A move is a run of at least MOVE_MIN lines, not all blank, equal in a deleted and an inserted range, whose
+    chunks differ; or the written (non-blank) lines of a deleted range of MOVE_MIN or more lines, found in a row
+    among the written lines of an inserted range that goes to other chunks (difflib may align a blank line apart).
+    """
+    added_at = {}  # written line -> its places in the inserted ranges: (range index, position in edited)
+    for r, (j1, j2) in enumerate(additions):
+        for j in range(j1, j2):
+            if edited[j].strip():
+                added_at.setdefault(edited[j], []).append((r, j))
+    found, seen = [], set()
+    for i1, i2 in removals:
+        for i in range(i1, i2):
+            for r, j in added_at.get(old[i], ()) if old[i].strip() else ():
+                if (i, j) in seen:
+                    continue
+                j1, j2 = additions[r]
+                start_i, start_j = i, j  # the whole run of equal lines through (i, j), within both ranges
+                while start_i > i1 and start_j > j1 and old[start_i - 1] == edited[start_j - 1]:
+                    start_i, start_j = start_i - 1, start_j - 1
+                size = 0
+                while start_i + size < i2 and start_j + size < j2 and old[start_i + size] == edited[start_j + size]:
+                    seen.add((start_i + size, start_j + size))
+                    size += 1
+                sources = {owner[k].name for k in range(start_i, start_i + size)}
+                targets = {goes_to[k] and goes_to[k].name for k in range(start_j, start_j + size)}
+                if size >= MOVE_MIN and sources != targets:
+                    found.append((start_j, start_i, size))
+    written, place = {}, {}  # the written lines of each inserted range; the place of each among them
+    for r, (j1, j2) in enumerate(additions):
+        written[r] = [j for j in range(j1, j2) if edited[j].strip()]
+        place.update((j, n) for n, j in enumerate(written[r]))
+    for i1, i2 in removals:
+        gone = [line for line in old[i1:i2] if line.strip()]
+        if i2 - i1 < MOVE_MIN or not gone:
+            continue
+        owners = {owner[k].name for k in range(i1, i2) if old[k].strip()}
+        for r, j in added_at.get(gone[0], ()):
+            run = written[r][place[j]:place[j] + len(gone)]
+            if [edited[k] for k in run] == gone and {goes_to[k] and goes_to[k].name for k in run} != owners:
+                found.append((run[0], i1 + next(k for k in range(i2 - i1) if old[i1 + k].strip()), run[-1] - run[0] + 1))
+    if not found:
+        return None
+    j, i, size = min(found)
+    return i, j, size
 
 
 def stitched_chapters(book, bodies, name):
@@ -702,7 +772,7 @@ def prove_stitch(book, texts, edited, name):
             raise TangleError(rel, line, f'cannot stitch safely: {rel} would change outside its chunks')
     touched = set()
     owner = [c.name for c in book.chunks for _ in c.lines]
-    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, book.lines, edited, autojunk=False).get_opcodes():
+    for tag, i1, i2, _, _ in line_opcodes(book.lines, edited):
         if tag != 'equal':
             touched.update(owner[max(i1 - 1, 0):min(i2 + 1, len(owner))])
     for old, new in zip(book.chunks, after.chunks):
@@ -915,7 +985,7 @@ def committed_sync(root, target):
 def changed_lines(old, new):
     """The 1-based lines of new that differ from old (for a deletion, the line after it), as 'a–b' ranges."""
     spans = []
-    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+    for tag, _, _, j1, j2 in line_opcodes(old, new):
         if tag != 'equal':
             spans.append((j1 + 1, max(j2, j1 + 1)))
     return spans

@@ -65,6 +65,7 @@ BOM = '\ufeff'
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
 STATE = '_build/tangle-state.json'  # what the last tangle or stitch wrote (git ignores _build/)
 STATE_VERSION = 1
+MAX_TOC_DEPTH = 100  # YAML levels of _toc.yml (a section is two: its entry and its list)
 SKIP_DIRS = {'.git', '.venv', '_build', 'tests', 'node_modules', '__pycache__'}
 
 
@@ -100,11 +101,22 @@ def myst_extensions(root):
     return book_config(root)['myst_extensions']
 
 
+_CONFIGS = {}  # (root, the text of _config.yml) -> what book_config found: a page reads the book often
+
+
 def book_config(root):
     """What tangle needs of _config.yml, each key checked for its shape, computed as Jupyter Book computes it:
     {'myst_extensions', 'local_extensions', 'exclude_patterns', 'only_build_toc_files'}."""
     config_path = Path(root) / CONFIG
     text = read_chapter(config_path, CONFIG) if config_path.exists() else ''
+    key = (str(root), text)
+    if key not in _CONFIGS:
+        _CONFIGS[key] = _book_config(root, config_path, text)
+    return _CONFIGS[key]
+
+
+def _book_config(root, config_path, text):
+    """book_config, uncached."""
     config = read_yaml(config_path, CONFIG) if config_path.exists() else None
     lines = text.splitlines()
 
@@ -187,6 +199,8 @@ def read_yaml(path, rel):
     except yaml.YAMLError as err:
         mark = getattr(err, 'problem_mark', None)
         raise TangleError(rel, mark.line + 1 if mark else 1, f'not valid YAML: {getattr(err, "problem", err)}') from None
+    except RecursionError:
+        raise TangleError(rel, 1, 'nested too deep to read: flatten it') from None
 
 
 def toc_docnames(root):
@@ -195,29 +209,54 @@ def toc_docnames(root):
     toc_path = Path(root) / TOC
     if not toc_path.exists():
         raise TangleError(TOC, 1, 'file not found')
-    if read_yaml(toc_path, TOC) is None:  # YAML and UTF-8 errors, located
+    data = read_yaml(toc_path, TOC)  # YAML and UTF-8 errors, located
+    if data is None:
         raise TangleError(TOC, 1, 'empty: it must name at least the root document')
+    toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
+    entry = re.compile(r'^\s*(-\s*)?(file|root):\s*["\']?(.*?)(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
+    entry_lines = {}  # each entry's name -> the lines that list it, in order: one reading of the file
+    for number, text in enumerate(toc_lines, 1):
+        match = entry.match(text)
+        if match:
+            entry_lines.setdefault(match.group(3), []).append(number)
+
+    def toc_line(docname, after=0):
+        lines = entry_lines.get(docname, []) + entry_lines.get(f'./{docname}', [])
+        return next((i for i in sorted(lines) if i > after), 1)
+
+    depth, stack = 0, [(data, 0)]  # nesting, measured without recursion before any parser recurses into it
+    while stack:
+        node, level = stack.pop()
+        depth = max(depth, level)
+        if level > MAX_TOC_DEPTH:
+            raise TangleError(TOC, 1, f'sections nested more than {MAX_TOC_DEPTH} deep: the book cannot be read '
+                                      'that deep; flatten the table of contents')
+        if isinstance(node, dict):
+            stack.extend((value, level + 1) for value in node.values())
+        elif isinstance(node, list):
+            stack.extend((value, level + 1) for value in node)
     try:
         site_map = parse_toc_yaml(toc_path)
     except (MalformedError, ValueError) as err:
         raise TangleError(TOC, 1, f'not a valid table of contents: {err}') from None
+    except RecursionError:
+        raise TangleError(TOC, 1, 'sections nested too deep to read: flatten the table of contents') from None
     from sphinx_external_toc.api import FileItem, GlobItem
-    toc_lines = toc_path.read_text(encoding='utf-8').splitlines()
-
-    def toc_line(docname, after=0):
-        entry = re.compile(rf'^\s*(-\s*)?(file|root):\s*["\']?{re.escape(docname)}(\.(md|ipynb|rst))?["\']?\s*(#.*)?$')
-        return next((i for i, text in enumerate(toc_lines, 1) if i > after and entry.match(text)), 1)
 
     order, seen_at = [], {}
-
-    def walk(docname):
+    pending = [site_map.root.docname]  # depth first, in order, without recursion
+    while pending:
+        docname = pending.pop()
         name = re.sub(r'\.(md|ipynb|rst)$', '', docname)
+        while name.startswith('./'):  # Sphinx's document name has no ./ (the chunk directive compares them)
+            name = name[2:]
         if name in seen_at:  # e.g. 'a' and 'a.md': the book would show one page, tangle would read it twice
             line = toc_line(name, seen_at[name])
             raise TangleError(TOC, line, f"'{name}' is listed twice (first at {TOC}:{seen_at[name]}): "
                                          'a chapter appears once in the book')
         seen_at[name] = toc_line(name)
         order.append(name)
+        children = []
         for subtree in site_map[docname].subtrees:
             for item in subtree.items:
                 if isinstance(item, GlobItem):
@@ -225,9 +264,8 @@ def toc_docnames(root):
                     raise TangleError(TOC, line, f"glob entry '{item}': list the chapters one by one, so that "
                                                  'the order of the program is written down')
                 if isinstance(item, FileItem):
-                    walk(str(item))
-
-    walk(site_map.root.docname)
+                    children.append(str(item))
+        pending.extend(reversed(children))
     for docname in order:
         line = seen_at[docname]
         if Path(docname).is_absolute() or '..' in Path(docname).parts:
@@ -451,10 +489,12 @@ def read_book(root=ROOT, texts=None):
             seen[chunk.name] = chunk
             book.chunks.append(chunk)
     in_toc = {chapter_file(root, d) for d in docnames}
+    from sphinx.util.matching import Matcher
+    excluded = Matcher(book_config(root)['exclude_patterns'])  # files the book never reads, as Sphinx matches them
     for path in sorted(stray_markdown(root)):
-        if path in in_toc:
-            continue
         rel = path.relative_to(root).as_posix()
+        if path in in_toc or excluded(rel):
+            continue
         strays = chapter_chunks(parser, read_chapter(path, rel), rel, None)
         if strays:
             raise TangleError(rel, strays[0].body_line - 1,

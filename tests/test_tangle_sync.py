@@ -370,3 +370,71 @@ def test_check_fails_on_a_reference_that_does_not_resolve(book, capsys):
         f"tangle: book/04-training/02-loss.md:{line}: {{lines}}`name-loss~nowhere` is broken: no line of chunk "
         "'name-loss' contains 'nowhere'",
         f"tangle: book/04-training/02-loss.md:{line}: {{lines}}`no-such` is broken: unknown chunk 'no-such'"]
+
+
+# ---------------------------------------------------------------- shapes of the configuration and the TOC
+
+def test_a_chunk_example_in_readme_md_which_the_book_excludes_blocks_nothing(book, capsys):
+    """README.md is in exclude_patterns: the book never reads it, so a chunk shown there is no stray chunk."""
+    readme = book / 'README.md'
+    readme.write_text(readme.read_text(encoding='utf-8') + '\n```{chunk} example\nx = 1\n```\n', encoding='utf-8')
+    for mode in ([], ['--check'], ['--stitch']):
+        assert run(book, capsys, *mode)[0] == 0, mode
+    (book / 'notes.md').write_text('# Notes\n\n```{chunk} example\nx = 1\n```\n', encoding='utf-8')
+    code, _, err = run(book, capsys, '--check')
+    assert (code, err) == (2, "tangle: notes.md:3: chunk 'example' is in a file that _toc.yml does not list\n")
+
+
+@pytest.mark.parametrize('config, message', [
+    ('sphinx:\n- a\n', "_config.yml:1: 'sphinx' must be a mapping (config:, extra_extensions:, local_extensions:), "
+                      'not list'),
+    ('sphinx:\n  config: [a]\n', "_config.yml:2: 'sphinx: config' must be a mapping, not list"),
+    ('sphinx:\n  local_extensions: [tangle]\n', "_config.yml:2: 'sphinx: local_extensions' must be a mapping "
+                                                 '(name: folder), not list'),
+    ('sphinx:\n  extra_extensions: sphinx_exercise\n', "_config.yml:2: 'sphinx: extra_extensions' must be a list, "
+                                                        'not str'),
+    ('sphinx:\n  config:\n    myst_enable_extensions: colon_fence\n', "_config.yml:3: 'myst_enable_extensions' "
+                                                                      'must be a list of extension names, e.g. '
+                                                                      '[colon_fence, dollarmath]'),
+    ('exclude_patterns: README.md\n', "_config.yml:1: 'exclude_patterns' must be a list, not str"),
+    ('only_build_toc_files: maybe\n', "_config.yml:1: 'only_build_toc_files' must be true or false, not str"),
+])
+def test_each_config_shape_is_checked_with_its_line(tmp_path, capsys, config, message):
+    """No traceback for a config of the wrong shape: exit 2, the key and its line."""
+    root = mini_book(tmp_path)
+    (root / '_config.yml').write_text(config, encoding='utf-8')
+    assert run(root, capsys, '--check') == (2, '', f'tangle: {message}\n')
+
+
+def test_sections_nested_hundreds_deep_are_refused_with_a_message(tmp_path, capsys):
+    """No RecursionError: a located refusal, both past tangle's limit and past YAML's own."""
+    for depth, message in ((60, 'sections nested more than 100 deep'), (400, 'nested too deep to read')):
+        lines, indent = ['format: jb-book', 'root: index', 'chapters:', '- file: a'], ''
+        for i in range(depth):
+            lines += [f'{indent}  sections:', f'{indent}  - file: s{i}']
+            indent += '  '
+        files = {'_toc.yml': '\n'.join(lines) + '\n', **{f's{i}.md': '# S\n' for i in range(depth)}}
+        root = mini_book(tmp_path / str(depth))
+        for name, text in files.items():
+            (root / name).write_text(text, encoding='utf-8')
+        code, _, err = run(root, capsys, '--check')
+        assert code == 2 and err.startswith('tangle: _toc.yml:1: ') and message in err, err
+
+
+def test_a_dot_slash_prefix_in_the_toc_names_the_same_document_as_sphinx(tmp_path):
+    """'./a' is Sphinx's document 'a': the chunk directive compares the two, so tangle records 'a'."""
+    root = mini_book(tmp_path, {'_toc.yml': 'format: jb-book\nroot: index\nchapters:\n- file: ./a\n- file: b\n'})
+    assert [c.docname for c in tangle.read_book(root).chunks][0] == 'a'
+
+
+def test_a_toc_of_thousands_of_pages_is_read_in_linear_time(tmp_path):
+    """8,000 pages: no rescanning of _toc.yml per entry (it took seconds; it should take well under one)."""
+    import time
+    lines = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: p{i}' for i in range(8000)]
+    (tmp_path / '_toc.yml').write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    for i in range(8000):
+        (tmp_path / f'p{i}.md').write_text('# P\n', encoding='utf-8')
+    (tmp_path / 'index.md').write_text('# I\n', encoding='utf-8')
+    began = time.process_time()
+    assert len(tangle.toc_docnames(tmp_path)) == 8001
+    assert time.process_time() - began < 4  # about 1 s here; the quadratic reading took about 9

@@ -7,10 +7,17 @@ parser), so the book and this file can never disagree about what a chunk is or w
 
 Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad input)::
 
-    python tangle.py              write microgpt.py from the chapters
-    python tangle.py --check      write nothing; print a diff naming chapter and chunk if they differ
-    python tangle.py -o PATH      write PATH instead of microgpt.py
+    python tangle.py              write microgpt.py from the chapters (refused over edits the chapters lack)
+    python tangle.py --force      ... even over such edits, which are lost
+    python tangle.py --check      write nothing; print a diff naming chapter and chunk if they differ, and
+                                  which way to sync; check every {lines} reference
+    python tangle.py -o PATH      write PATH instead of microgpt.py (a regular file or a new path)
     python tangle.py --stitch     write the lines of an edited microgpt.py back into their chunks
+
+Which side changed is judged against the last sync: the program and its chunks as the last tangle or
+stitch left them (_build/tangle-state.json), else as committed in git. tangle never overwrites an edit
+of the program, stitch never reverts a chunk changed in a chapter since, and a chunk changed on both
+sides is refused.
 
 Sphinx extension (listed in _config.yml), in the chapters::
 

@@ -438,3 +438,14 @@ def test_a_toc_of_thousands_of_pages_is_read_in_linear_time(tmp_path):
     began = time.process_time()
     assert len(tangle.toc_docnames(tmp_path)) == 8001
     assert time.process_time() - began < 4  # about 1 s here; the quadratic reading took about 9
+
+
+def test_the_readme_quick_start_command_finds_the_chunk_of_a_line():
+    """The README's first step runs as written and names a chunk and its chapter line."""
+    readme = (REPO / 'README.md').read_text(encoding='utf-8')
+    start = readme.index("## Contributor's quick start")
+    assert start < readme.index('## Reading the book')
+    command = readme[start:].split('`.venv/bin/python -c "', 1)[1].split('"`', 1)[0]
+    result = subprocess.run([sys.executable, '-c', command], cwd=REPO, capture_output=True, text=True, check=True)
+    chunk, line = tangle.read_book(REPO).locate(57)
+    assert result.stdout == f'{chunk.name} {chunk.path}:{line}\n'

@@ -5,7 +5,8 @@ printed here, with the commands that produced them, rather than asserted.
 
     python tests/bench.py            everything (about a quarter of an hour on 2 cores)
     python tests/bench.py --quick    skip the two full 1000-step runs of microgpt.py
-    python tests/bench.py --tangle   only tangle.py on large generated books (10,000 chunks)
+    python tests/bench.py --tangle   only tangle.py on large generated books (10,000 chunks; an edit in each of
+                                     600 and 2,400 chunks; TOCs of 2,000 and 8,000 pages)
     python tests/bench.py --inpage   only the in-page Python (needs _build/html from make book, chromium, node)
 """
 
@@ -103,6 +104,59 @@ def bench_tangle(tmp):
             f'python tangle.py --root big{chapters} [--check | --stitch]')
 
 
+def edited_book(folder, chunks, chapters=20):
+    """A generated book of `chunks` three-line chunks over `chapters` chapters, tangled and synced, and its
+    microgpt.py with the middle line of every chunk edited; returns folder."""
+    folder.mkdir(parents=True)
+    per = chunks // chapters
+    toc = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: c{i}' for i in range(chapters)]
+    (folder / '_toc.yml').write_text('\n'.join(toc) + '\n', encoding='utf-8')
+    (folder / 'index.md').write_text('# Home\n', encoding='utf-8')
+    for c in range(chapters):
+        parts = [f'# Chapter {c}\n'] + [f'```{{chunk}} c{c}-k{k}\na_{c}_{k} = {k}\nb_{c}_{k} = {k}\nc_{c}_{k} = {k}\n```\n'
+                                          for k in range(per)]
+        (folder / f'c{c}.md').write_text('\n'.join(parts), encoding='utf-8')
+    subprocess.run([PYTHON, str(REPO / 'tangle.py'), '--root', str(folder)], check=True, stdout=subprocess.DEVNULL)
+    program = folder / 'microgpt.py'
+    lines = program.read_text(encoding='utf-8').splitlines()
+    lines[1::3] = [line + '  # edited' for line in lines[1::3]]
+    program.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    return folder
+
+
+def deep_toc_book(folder, pages):
+    """A generated book of `pages` one-line pages, every one listed in _toc.yml; returns folder."""
+    folder.mkdir(parents=True)
+    toc = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: p{i}' for i in range(pages)]
+    (folder / '_toc.yml').write_text('\n'.join(toc) + '\n', encoding='utf-8')
+    (folder / 'index.md').write_text('# Home\n\n```{chunk} first\nx = 1\n```\n', encoding='utf-8')
+    for i in range(pages):
+        (folder / f'p{i}.md').write_text(f'# Page {i}\n', encoding='utf-8')
+    return folder
+
+
+def cpu(command):
+    """CPU seconds (user + system) of one command in a child process, which must succeed."""
+    before = os.times()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = os.times()
+    return after.children_user - before.children_user + after.children_system - before.children_system
+
+
+def bench_linear(tmp):
+    """--stitch with an edit in every chunk (600 and 2,400 chunks), and --check on a TOC of 2,000 and 8,000
+    pages: each fourfold size should cost about four times the CPU, not sixteen."""
+    for chunks in (600, 2400):
+        root = edited_book(Path(tmp) / f'edited{chunks}', chunks)
+        seconds = cpu([PYTHON, str(REPO / 'tangle.py'), '--root', str(root), '--stitch'])
+        say(f'--stitch, an edit in each of {chunks:,} chunks', f'{seconds:.1f} s CPU',
+            f'python tangle.py --root edited{chunks} --stitch')
+    for pages in (2000, 8000):
+        root = deep_toc_book(Path(tmp) / f'toc{pages}', pages)
+        seconds = cpu([PYTHON, str(REPO / 'tangle.py'), '--root', str(root), '--force'])
+        say(f'tangle, a TOC of {pages:,} pages', f'{seconds:.1f} s CPU', f'python tangle.py --root toc{pages}')
+
+
 def bench_inpage(per_step):
     """The book's cells in chromium (tests/inpage/drive.js on _build/html): start-up, training step, 20 names."""
     import json
@@ -169,6 +223,7 @@ def main():
     if '--tangle' in sys.argv:
         with tempfile.TemporaryDirectory() as tmp:
             bench_tangle(tmp)
+            bench_linear(tmp)
         return
     data = tangle.names_file(REPO)
     if data is None:
@@ -197,6 +252,7 @@ def main():
         check = statistics.median(timed([PYTHON, 'tangle.py', '--check'], REPO) for _ in range(3))
         say('tangle.py --check (median of 3)', f'{check:.2f} s', 'python tangle.py --check')
         bench_tangle(tmp)
+        bench_linear(tmp)
 
         # cold and warm book builds, in a copy of the repository: nothing cached, then one edit
         copy = Path(tmp) / 'book'

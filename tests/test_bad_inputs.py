@@ -26,8 +26,9 @@ def book_with(root, changes):
 
 
 def snapshot(root):
-    """Every file under root and its bytes."""
-    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob('*')) if path.is_file()}
+    """Every file under root and its bytes (tangle's sync state in _build/ aside)."""
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob('*'))
+            if path.is_file() and not path.relative_to(root).as_posix().startswith('_build/')}
 
 
 def chunk_a(body, fence='```{chunk} first'):

@@ -53,10 +53,12 @@ def two_chapter_book(root, changes=None):
 
 
 def run_tangle(root, capsys, *options):
-    """tangle.main in-process with --root and -o root/microgpt.py pre-filled with SENTINEL: (code, out, err)."""
+    """tangle.main in-process with --root and -o root/microgpt.py pre-filled with SENTINEL: (code, out, err).
+
+    A plain tangle gets --force: the sentinel is no edit to keep, only a witness that bad input writes nothing."""
     target = root / 'microgpt.py'
     target.write_bytes(SENTINEL)
-    code = tangle.main(['--root', str(root), '-o', str(target), *options])
+    code = tangle.main(['--root', str(root), '-o', str(target), *(options or ['--force'])])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -114,7 +116,9 @@ def test_check_on_a_wrong_file_exits_1_with_a_unified_diff_naming_chapter_line_a
         '+y = 2\n'
         ' print(x + y)\n'
     )
-    assert captured.err == 'tangle: wrong.py differs from the chapters\n'
+    assert captured.err == ('tangle: wrong.py differs from the chapters: no record of the last sync: run tangle.py '
+                            '--stitch to write the edits of wrong.py into the chapters, or tangle.py --force to '
+                            'rewrite wrong.py from them\n')
     assert target.read_text(encoding='utf-8') == 'x = 1\ny = 3\nprint(x + y)\n'
 
 
@@ -161,9 +165,20 @@ def test_a_chunk_inside_a_colon_fence_is_tangled_when_colon_fence_is_off_and_ref
     """tangle.py parses with the book's MyST extensions. Without colon_fence, ::: is plain text and the chunk is
     top-level; with it, the chunk sits inside a note, where the book would render it but tangle takes none."""
     a_md = A + '\n:::{note}\n```{chunk} nested\nz = 3\n```\n:::\n'
-    root = two_chapter_book(tmp_path, {'a.md': a_md})
+    root = two_chapter_book(tmp_path, {'a.md': a_md, '_config.yml': 'parse:\n  myst_enable_extensions: [dollarmath]\n'})
     assert tangle.read_book(root).text == 'x = 1\ny = 2\nz = 3\nprint(x + y)\n'
     write_book(root, {'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence]\n'})
+    with pytest.raises(tangle.TangleError, match=r'^a\.md:15: chunk fence inside note \(line 14\)'):
+        tangle.read_book(root)
+
+
+@pytest.mark.parametrize('config', ['', 'title: A book\n', 'parse:\n  myst_enable_extensions: []\n',
+                                    'sphinx:\n  config:\n    myst_enable_extensions: [colon_fence]\n'])
+def test_the_myst_extensions_are_jupyter_books_computed_ones_defaults_and_sphinx_config_included(tmp_path, config):
+    """No parse: section (or an empty list) means Jupyter Book's default extensions, colon_fence among them;
+    sphinx: config: myst_enable_extensions is what the build uses too. Either way ::: is a fence."""
+    a_md = A + '\n:::{note}\n```{chunk} nested\nz = 3\n```\n:::\n'
+    root = two_chapter_book(tmp_path, {'a.md': a_md, '_config.yml': config})
     with pytest.raises(tangle.TangleError, match=r'^a\.md:15: chunk fence inside note \(line 14\)'):
         tangle.read_book(root)
 
@@ -346,5 +361,5 @@ def test_writing_into_a_missing_folder_exits_2_with_one_line(tmp_path, capsys):
     code = tangle.main(['--root', str(root), '-o', str(root / 'nowhere' / 'microgpt.py')])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith(f"tangle: {root / 'nowhere' / 'microgpt.py'}: cannot write: ") and err.count('\n') == 1
+    assert err.startswith("tangle: nowhere/microgpt.py: cannot write: ") and err.count('\n') == 1
     assert not (root / 'nowhere').exists()

@@ -105,7 +105,7 @@ def test_a_stitch_that_cannot_write_names_the_chapter_not_a_temporary_file(tmp_p
 
     monkeypatch.setattr(tangle.tempfile, 'mkstemp', no_space)
     code, _, err = stitch(root, capsys, ['x = 10'] + PROGRAM[1:])
-    assert (code, err) == (2, f'tangle: {root / "a.md"}: cannot write: No space left on device\n')
+    assert (code, err) == (2, 'tangle: a.md: cannot write: No space left on device\n')
 
 
 # ---------------------------------------------------------------- -o never overwrites a source
@@ -168,7 +168,7 @@ def test_check_names_a_crlf_program_file_instead_of_a_diff_of_identical_looking_
     captured = capsys.readouterr()
     assert (code, captured.out) == (1, '')
     assert captured.err == ('tangle: microgpt.py:1: CRLF line endings; the chapters tangle to LF endings and '
-                            'otherwise the same lines: run tangle.py to rewrite it\n')
+                            'otherwise the same lines: run tangle.py --force to rewrite it\n')
 
 
 def test_invisible_characters_are_shown_escaped():

@@ -3,7 +3,7 @@
     .venv/bin/python tests/page.py book/03-architecture/08-residual.md [--quiet]
 
 The page is read with MyST-NB's own reader and run by nbclient in the build's kernel, from the page's folder,
-so its cells see what they see in the build (tangle, the cached runs, glue). Prints each cell's outputs and
+so its cells see what they see in the build (tangle, the cached runs, glue, the pinned graphviz-pure as dot). Prints each cell's outputs and
 every glued value; exits 1 at the first cell that raises (unless the cell is tagged raises-exception). The
 full check is still `make book` (warnings are errors there, glue references must resolve).
 """
@@ -19,6 +19,13 @@ def main(argv):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    import os
+    import tempfile
+    pinned = Path(sys.executable).parent / 'graphviz-pure'  # the graph figures' dot, as the build has it
+    if pinned.is_file():
+        folder = Path(tempfile.mkdtemp(prefix='page-dot-'))
+        (folder / 'dot').symlink_to(pinned)
+        os.environ['PATH'] = f'{folder}{os.pathsep}{os.environ.get("PATH", "")}'
     path = Path(argv[0]).resolve()
     quiet = '--quiet' in argv
     notebook = read_myst_markdown_notebook(path.read_text(encoding='utf-8'), path=str(path))

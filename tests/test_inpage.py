@@ -97,9 +97,10 @@ def test_from_a_file_address_the_run_button_says_to_serve_the_book(site):
     assert 'make serve' in message and 'file://' in message
 
 
-def cpython_losses(steps):
-    """The losses the program prints in CPython for `steps` steps (its learning rate falling over them)."""
-    m = tangle.load('adam')
+def cpython_losses(steps, variant=None):
+    """The losses the program (with the variant's change) prints in CPython for `steps` steps (its learning rate
+    falling over them), as the playground trains it."""
+    m = tangle.load('adam', variant=variant)
     m.num_steps = steps
     losses = []
     for step in range(steps):
@@ -115,6 +116,86 @@ def test_the_playground_invents_the_books_names_and_trains_as_cpython_does(site)
     assert done['names'] == tangle.trained_run()['samples']
     assert done['explainRows'] >= 2
     assert done['losses'] == cpython_losses(20)
+
+
+def mean_of_last(losses, count=100):
+    """The playground's table: the mean of a run's last `count` losses (as printed), to four decimals."""
+    tail = [float(loss) for loss in losses[-count:]]
+    return f'{sum(tail) / len(tail):.4f}'
+
+
+def test_the_playgrounds_switches_train_the_books_variants_and_two_runs_share_one_chart(site):
+    """MLP off, then plain descent at a typed learning rate and another seed: each run prints exactly the losses
+    of tangle.load('adam', variant=...) in CPython; both runs are drawn and tabled, labelled by their switches; a
+    third run replaces the older; a refused learning rate and the refused combinations say why beside the field."""
+    done = drive(site, 'switches', 20)
+    plain = [tangle.runtime.plain_descent(0.1), tangle.runtime.seed(1)]
+    expected = [cpython_losses(20, 'no-mlp'), cpython_losses(20, plain), cpython_losses(2)]
+    assert done['losses'] == expected
+    labels = ['no MLP, seed 42', 'plain descent, lr 0.1, seed 1', 'the program, seed 42']
+    one, two, three = done['afterOne'], done['afterTwo'], done['afterThree']
+    assert one['rows'] == [['A', labels[0], '20', mean_of_last(expected[0]), one['rows'][0][4]]]
+    assert one['curves'] == 1 and one['pixels'][0] > 100 and one['pixels'][1] == 0
+    assert [row[:4] for row in two['rows']] == [['A', labels[0], '20', mean_of_last(expected[0])],
+                                                ['B', labels[1], '20', mean_of_last(expected[1])]]
+    assert two['curves'] == 2 and min(two['pixels']) > 100  # both drawn, each in its own colour
+    assert ['dashed' in two['legend'][0] and labels[0] in two['legend'][0], 'solid' in two['legend'][1]] == [True, True]
+    assert labels[0] in two['description'] and labels[1] in two['description']
+    assert 'would take about' in two['timing'] and '1,000 steps' in two['timing']
+    assert [row[:3] for row in three['rows']] == [['A', labels[1], '20'], ['B', labels[2], '2']]
+    assert 'greater than 0' in done['refusedRate'] and done['notStarted'].startswith('Not started')
+    for second, still_on, first_on, message in done['refusals']:
+        assert still_on and not first_on and message.startswith('Refused'), (second, message)
+
+
+def page_runtime():
+    """book/_ext/inpage/pagert.py, imported here without keeping its stand-ins for myst_nb and IPython.display."""
+    saved = {name: sys.modules.get(name) for name in ('myst_nb', 'IPython', 'IPython.display')}
+    ipython_display = getattr(saved['IPython'], 'display', None)
+    sys.path.insert(0, str(REPO / 'book' / '_ext' / 'inpage'))
+    try:
+        import pagert
+    finally:
+        sys.path.remove(str(REPO / 'book' / '_ext' / 'inpage'))
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        if saved['IPython'] is not None and ipython_display is not None:
+            saved['IPython'].display = ipython_display
+    return pagert
+
+
+def test_the_playgrounds_clashes_are_the_combinations_the_runtime_refuses():
+    """pagert.run_variant refuses exactly the pairs of parts whose variants runtime.program cannot combine, and
+    builds the variant and label of the others; a learning rate outside (0, MAX_LEARNING_RATE] is refused, and a
+    run whose weights blow up stops with words instead of a traceback."""
+    pagert = page_runtime()
+    variant_of = {part: name for part, name, _ in pagert.PARTS}
+    refused = set()
+    for i, a in enumerate(variant_of):
+        for b in list(variant_of)[i + 1:]:
+            try:
+                tangle.runtime.program([variant_of[a], variant_of[b]])
+            except ValueError:
+                refused.add((a, b))
+    assert refused == set(pagert.CLASHES)
+    for a, b in pagert.CLASHES:
+        with pytest.raises(ValueError, match='cannot both be off'):
+            pagert.run_variant({a: False, b: False, 'seed': 42})
+    variant, label = pagert.run_variant({'norm': False, 'attention': False, 'optimizer': 'plain', 'lr': 0.3, 'seed': 7})
+    assert label == 'no rmsnorm, no attention, plain descent, lr 0.3, seed 7'
+    assert tangle.runtime.program(variant).text == tangle.runtime.program(
+        ['no-rmsnorm', 'no-attention', 'sgd-0.3', tangle.runtime.seed(7)]).text
+    assert pagert.run_variant({'seed': 42}) == ([tangle.runtime.seed(42)], 'the program, seed 42')
+    assert tangle.runtime.program(pagert.run_variant({'seed': 42})[0]).text == tangle.read_book(REPO).text
+    for lr in (0, -1, float('inf'), float('nan'), pagert.MAX_LEARNING_RATE * 2):
+        with pytest.raises(ValueError, match='learning rate'):
+            pagert.run_variant({'optimizer': 'plain', 'lr': lr, 'seed': 42})
+    pagert.train_start(30, json.dumps({'optimizer': 'plain', 'lr': pagert.MAX_LEARNING_RATE, 'seed': 42}))
+    with pytest.raises(ValueError, match='^Training stopped at step .* the learning rate is too large'):
+        pagert.train_steps(30)  # the largest rate it takes blows the weights up: the page says so in words
 
 
 def test_the_buttons_outputs_editor_and_playground_leave_axe_nothing_to_report(site):

@@ -5,11 +5,18 @@
 //   node drive.js SITE edit PAGE N CODE       edit cell N (0-based among cells with a Run button), run, reset
 //   node drive.js SITE file PAGE              open PAGE from file:// and press Run: the message shown
 //   node drive.js SITE playground STEPS       the 20 names at T = 0.5, then STEPS training steps: the losses
+//   node drive.js SITE switches STEPS         the playground's switches: STEPS steps with the MLP off, STEPS with plain
+//                                             descent (lr 0.1, after a refused "abc") and seed 1, 2 of the program:
+//                                             each run's losses, and the chart, legend and table after the 2nd and
+//                                             3rd run; then the refused combinations and their messages
 //   node drive.js SITE bench PAGE             seconds from Run to the first output on a fresh load (warm cache)
 //   node drive.js SITE axe PAGE...            axe-core (from tests/a11y, make a11y installs it) after running the
 //                                             page's first cell and opening its editor (the playground: explaining
-//                                             a name, training 2 steps), in the light and the dark colour mode
-//   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1)
+//                                             a name, training 2 steps, a refused switch and learning rate), in the
+//                                             light and the dark colour mode
+//   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1; the
+//                                             playground: after RUN steps of the program and RUN with the MLP off, and a
+//                                             refused switch); DRIVE_MODE=dark, DRIVE_WIDTH=400 (px), DRIVE_FULL=1 (the whole page)
 // Requests to any other host fail (chromium resolves no other name) and are listed in the result ("external").
 const fs = require('fs');
 const http = require('http');
@@ -75,6 +82,44 @@ async function lessonReady(page, base, name) {
   await page.goto(base + name, {waitUntil: 'load'});
   await page.waitForFunction(() => window.microgptInpage || document.querySelector('.inpage-bar'), {timeout: 30000});
 }
+
+// The playground's buttons and switches.
+const clickButton = (page, text) => page.evaluate(text => [...document.querySelectorAll('#microgpt-playground button')]
+  .find(b => b.textContent === text).click(), text);
+async function typeInto(page, selector, text) {
+  await page.click(selector, {clickCount: 3});
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type(text);
+}
+async function trainRun(page, steps) {  // press Train for `steps` steps and wait until the run is done
+  const before = Number(await page.$eval('#microgpt-playground', box => box.dataset.runs || 0));
+  await page.$eval('#pg-training-steps', (input, steps) => { input.value = steps; }, String(steps));
+  await clickButton(page, 'Train');
+  await page.waitForFunction(n => {  // done, or stopped with a message
+    const status = document.querySelector('#pg-train-status').textContent;
+    return (document.querySelector('#microgpt-playground').dataset.runs === String(n) && status.startsWith('Done'))
+      || /^(?!Starting|Working|step \d|Done)./.test(status);
+  }, {timeout: CELL_TIMEOUT * 4, polling: 100}, before + 1);
+  const status = await page.$eval('#pg-train-status', s => s.textContent);
+  if (!status.startsWith('Done')) throw new Error(`playground: ${status}`);
+  return (await page.$eval('#pg-losses', p => p.textContent)).trim().split('\n').map(l => l.split('loss ')[1]);
+}
+// What the "two runs" part shows: the table's rows, the legend, the chart's description, how many curves it drew,
+// and how many of its pixels have each run's colour.
+const runsShown = page => page.evaluate(() => {
+  const canvas = document.querySelector('#pg-curve');
+  const {data} = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+  const near = ([r, g, b], i) => Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 40;
+  const pixels = [[0xb3, 0x59, 0x00], [0x1f, 0x5f, 0x99]].map(colour => {
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) n += near(colour, i);
+    return n;
+  });
+  return {rows: [...document.querySelectorAll('#pg-runs tbody tr')].map(tr => [...tr.children].map(td => td.textContent)),
+          legend: [...document.querySelectorAll('#pg-legend li')].map(li => li.textContent),
+          description: canvas.getAttribute('aria-label'), curves: Number(canvas.dataset.curves), pixels,
+          timing: document.querySelector('#pg-timing').textContent};
+});
 
 const commands = {
   async pages(page, base, names) {
@@ -154,6 +199,37 @@ const commands = {
     const trainStatus = await page.$eval('#pg-train-status', s => s.textContent);
     return {names, firstNames, namesAgain, explainRows, losses, trainSeconds, perStep, trainStatus};
   },
+  async switches(page, base, [steps]) {
+    await page.goto(base + 'book/appendix/playground.html', {waitUntil: 'load'});
+    await page.waitForSelector('#pg-part-mlp');
+    const losses = [];
+    await page.click('#pg-part-mlp');
+    losses.push(await trainRun(page, steps));
+    const afterOne = await runsShown(page);
+    await page.click('#pg-part-mlp');
+    await page.click('#pg-optimizer-plain');
+    await typeInto(page, '#pg-learning-rate', 'abc');
+    const refusedRate = await page.$eval('#pg-learning-rate-message', m => m.textContent);
+    await clickButton(page, 'Train');
+    const notStarted = await page.$eval('#pg-train-status', s => s.textContent);
+    await typeInto(page, '#pg-learning-rate', '0.1');
+    await typeInto(page, '#pg-seed', '1');
+    losses.push(await trainRun(page, steps));
+    const afterTwo = await runsShown(page);
+    await clickButton(page, 'Switches as in the program');
+    losses.push(await trainRun(page, 2));
+    const afterThree = await runsShown(page);
+    const refusals = [];  // [switch turned off second, still on?, its message] for each refused combination
+    for (const [first, second] of [['residual', 'attention'], ['residual', 'mlp'], ['attention', 'residual'], ['mlp', 'residual']]) {
+      await clickButton(page, 'Switches as in the program');
+      await page.click(`#pg-part-${first}`);
+      await page.click(`#pg-part-${second}`);
+      refusals.push(await page.evaluate((first, second) => [second, document.querySelector(`#pg-part-${second}`).checked,
+        document.querySelector(`#pg-part-${first}`).checked, document.querySelector(`#pg-part-${second}-message`).textContent],
+      first, second));
+    }
+    return {losses, afterOne, afterTwo, afterThree, refusedRate, notStarted, refusals};
+  },
   async bench(page, base, [name]) {
     await lessonReady(page, base, name);  // warms the cache: Pyodide's files are fetched once
     let began = Date.now();
@@ -177,6 +253,10 @@ const commands = {
         await page.$eval('#pg-training-steps', input => { input.value = 2; });
         await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Train').click());
         await page.waitForFunction(() => document.querySelector('#microgpt-playground').dataset.trained === '2', {timeout: CELL_TIMEOUT});
+        await page.click('#pg-part-residual');  // a refused switch and a refused learning rate, with their messages
+        await page.click('#pg-part-attention');
+        await page.click('#pg-optimizer-plain');
+        await typeInto(page, '#pg-learning-rate', '-1');
       } else {
         await runCell(page, 0);
         await page.evaluate(() => document.querySelector('.inpage-edit').click());
@@ -188,16 +268,19 @@ const commands = {
     return result;
   },
   async screenshot(page, base, [name, png, run]) {
-    await page.setViewport({width: 1200, height: 1600});
+    await page.setViewport({width: Number(process.env.DRIVE_WIDTH || 1200), height: 1600});
     if (process.env.DRIVE_MODE) await page.evaluateOnNewDocument(m => localStorage.setItem('mode', m), process.env.DRIVE_MODE);
     await lessonReady(page, base, name);
     if (name.includes('playground')) {
       await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Explain one name').click());
       await page.waitForSelector("#pg-explain table", {timeout: CELL_TIMEOUT}).catch(async err => { throw new Error(err.message + " status: " + await page.$eval("#microgpt-playground p.inpage-status", s => s.textContent)); });
-      if (run) {  // train RUN steps too, and show the loss curve
-        await page.$eval('#pg-training-steps', (input, steps) => { input.value = steps; }, run);
-        await page.evaluate(() => [...document.querySelectorAll('#microgpt-playground button')].find(b => b.textContent === 'Train').click());
-        await page.waitForFunction(steps => document.querySelector('#microgpt-playground').dataset.trained === steps, {timeout: CELL_TIMEOUT}, run);
+      if (run) {  // train RUN steps of the program and RUN with the MLP off, refuse a switch, show the two runs
+        await trainRun(page, run);
+        await page.click('#pg-part-mlp');
+        await trainRun(page, run);
+        await page.click('#pg-part-mlp');
+        await page.click('#pg-part-residual');
+        await page.click('#pg-part-attention');
         await page.evaluate(() => document.querySelector('#microgpt-playground h2:nth-of-type(2)').scrollIntoView());
       } else await page.evaluate(() => document.querySelector('#microgpt-playground').scrollIntoView());
     } else if (run) {
@@ -205,7 +288,7 @@ const commands = {
       await runCell(page, i);
       await page.evaluate(i => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i].scrollIntoView(), i);
     }
-    await page.screenshot({path: png});
+    await page.screenshot({path: png, fullPage: !!process.env.DRIVE_FULL});
     return {png};
   },
 };

@@ -230,15 +230,49 @@ def explain(temperature=0.5, prefix='', own=False):
 
 _training = {}
 
+# The playground's switches: each part of the program the reader can turn off, the book's variant that does it,
+# and how a run's label names it. Two pairs cannot both be off (CLASHES): their variants edit the same lines, so
+# runtime.program refuses them, and without its residual addition a part's output is all that passes on, so
+# taking that output out as well would leave nothing.
+PARTS = (('residual', 'no-residual', 'no residual'), ('norm', 'no-rmsnorm', 'no rmsnorm'),
+         ('attention', 'no-attention', 'no attention'), ('mlp', 'no-mlp', 'no MLP'))
+CLASHES = (('residual', 'attention'), ('residual', 'mlp'))
+MAX_LEARNING_RATE = 10  # plain descent's learning rate: greater than 0, at most this
 
-def train_start(steps):
-    """A fresh model with the program's initial weights, its learning rate falling to 0 over `steps`."""
+
+def run_variant(switches):
+    """(the variant list for tangle.load, the run's label) for the playground's switches: a dict with False for
+    each part of PARTS that is off, 'optimizer' ('adam' or 'plain'), 'lr' (plain descent's learning rate) and
+    'seed' (an integer). ValueError, in words for the page, for what the page cannot run."""
+    import runtime
+    off = [name for name, _, _ in PARTS if switches.get(name, True) is False]
+    for a, b in CLASHES:
+        if a in off and b in off:
+            raise ValueError(f'{a} and {b} cannot both be off: without its residual addition a part\'s output '
+                             'is all that passes on, so removing it as well would leave nothing')
+    variant = [name for part, name, _ in PARTS if part in off]
+    label = [short for part, _, short in PARTS if part in off]
+    if switches.get('optimizer', 'adam') == 'plain':
+        lr = float(switches.get('lr', 'nan'))
+        if not 0 < lr <= MAX_LEARNING_RATE:
+            raise ValueError(f'the learning rate must be a number greater than 0 and at most {MAX_LEARNING_RATE}')
+        variant.append(runtime.plain_descent(lr))
+        label.append(f'plain descent, lr {lr}')
+    seed = int(switches['seed'])
+    variant.append(runtime.seed(seed))  # the program's own seed changes nothing
+    return variant, ', '.join(label or ['the program']) + f', seed {seed}'
+
+
+def train_start(steps, switches='{}'):
+    """A fresh model with the program's initial weights (with the changes the switches, JSON, ask for), its learning
+    rate falling to 0 over `steps`; JSON of the steps, the program's own num_steps and the run's label."""
     import tangle
-    m = tangle.load('adam')
-    m.num_steps = int(steps)
+    variant, label = run_variant(json.loads(switches))
+    m = tangle.load('adam', variant=variant or None)
+    program_steps, m.num_steps = m.num_steps, int(steps)
     _training.clear()
     _training.update(m=m, step=0, state=random.getstate())
-    return json.dumps({'steps': m.num_steps})
+    return json.dumps({'steps': m.num_steps, 'program_steps': program_steps, 'label': label})
 
 
 def train_steps(count):
@@ -246,9 +280,13 @@ def train_steps(count):
     m, losses = _training['m'], []
     while count > 0 and _training['step'] < m.num_steps:
         step = _training['step']
-        loss = m.name_loss(m.docs[step % len(m.docs)])
-        loss.backward()
-        m.adam_step(step)
+        try:
+            loss = m.name_loss(m.docs[step % len(m.docs)])
+            loss.backward()
+            m.adam_step(step)
+        except (ArithmeticError, ValueError) as err:  # math.log(0), an overflow: the weights have blown up
+            raise ValueError(f'Training stopped at step {step + 1}: Python says "{err}". The weights grew too large to '
+                             'compute the loss, most likely because the learning rate is too large.') from None
         losses.append(f'{loss.data:.4f}')  # as the program prints it
         _training['step'] = step + 1
         count -= 1

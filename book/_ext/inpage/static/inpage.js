@@ -179,38 +179,151 @@
   }
 
   // ---------------------------------------------------------------- the playground
+  // The switches of "Train it yourself": the parts of the program a reader can take out (the book's variants,
+  // made by pagert.run_variant), and the pairs that cannot both be off (pagert.CLASHES says why).
+  const PARTS = [['residual', 'Residual connections', 'the two additions of the block'],
+                 ['norm', 'rmsnorm', 'the rescaling of each vector'],
+                 ['attention', 'Attention', 'its output added to the vectors'],
+                 ['mlp', 'MLP', 'its output added to the vectors']];
+  const PART_NAMES = {residual: 'residual connections', norm: 'rmsnorm', attention: 'attention', mlp: 'the MLP'};
+  const CLASHES = [['residual', 'attention'], ['residual', 'mlp']];
+  const MAX_LEARNING_RATE = 10;  // as pagert.MAX_LEARNING_RATE
+  const AVERAGE_OVER = 50;       // the chart draws each run's moving average over this many steps
+  const MEAN_OF_LAST = 100;      // the table's mean loss is over each run's last this many steps
+  // Run A (the earlier of the last two) and run B (the later): told apart by line and marker, not colour alone.
+  const STYLES = [{colour: '#b35900', dash: [7, 4], marker: 'circle', words: 'dashed line, circles'},
+                  {colour: '#1f5f99', dash: [], marker: 'square', words: 'solid line, squares'}];
+
+  function refusal(part, other) {
+    return part === 'residual'
+      ? `Refused: with ${PART_NAMES[other]} off, residual connections cannot go too, since that step of the block ` +
+        `would then pass nothing on. Turn ${PART_NAMES[other]} back on first.`
+      : `Refused: with residual connections off, ${PART_NAMES[part]} cannot go too, since its output is then all ` +
+        'that step of the block passes on, and nothing would be left. Turn residual connections back on first.';
+  }
+
   function playground(box) {
-    const field = (labelText, input) => {
+    const field = (labelText, input, ...after) => {
       input.id = 'pg-' + labelText.toLowerCase().replace(/[^a-z]+/g, '-');
-      return element('p', {className: 'pg-field'}, [element('label', {htmlFor: input.id, textContent: labelText}), ' ', input]);
+      return element('p', {className: 'pg-field'}, [element('label', {htmlFor: input.id, textContent: labelText}), ' ', input, ...after]);
     };
+    const message = id => element('span', {className: 'pg-message', id, role: 'status'});
     const temperature = element('input', {type: 'number', min: '0.05', max: '3', step: '0.05', value: '0.5'});
     const count = element('input', {type: 'number', min: '1', max: '100', step: '1', value: '20'});
     const prefix = element('input', {type: 'text', maxLength: 15, value: '', placeholder: 'e.g. ma'});
     const source = element('select', {}, [element('option', {value: 'book', textContent: 'the book\'s trained model'}),
-                                          element('option', {value: 'own', textContent: 'your own model (train it below)'})]);
+                                          element('option', {value: 'own', textContent: 'your own model (your latest run below)'})]);
     const sampleButton = element('button', {type: 'button', textContent: 'Invent names'});
     const explainButton = element('button', {type: 'button', textContent: 'Explain one name'});
     const status = element('p', {className: 'inpage-status', role: 'status'});
     const names = element('ol', {className: 'pg-names', id: 'pg-names'});
     const explained = element('div', {className: 'pg-explain', id: 'pg-explain'});
+
+    // ---- the switches
+    const parts = {}, partMessages = {};
+    const partRows = PARTS.map(([key, name, what]) => {
+      const toggle = parts[key] = element('input', {type: 'checkbox', checked: true, id: `pg-part-${key}`});
+      partMessages[key] = message(`pg-part-${key}-message`);
+      toggle.setAttribute('aria-describedby', partMessages[key].id);
+      toggle.onchange = () => {  // a switch turned off beside its clashing one springs back on, and says why
+        Object.values(partMessages).forEach(m => { m.textContent = ''; });
+        const other = pair => pair[0] === key ? pair[1] : pair[0];
+        const clash = CLASHES.find(pair => pair.includes(key) && !toggle.checked && !parts[other(pair)].checked);
+        if (clash) {
+          toggle.checked = true;
+          partMessages[key].textContent = refusal(key, other(clash));
+        }
+      };
+      return element('p', {className: 'pg-switch'}, [toggle, ' ', element('label', {htmlFor: toggle.id, textContent: name}),
+        element('span', {className: 'pg-what', textContent: ` (${what})`}), ' ', partMessages[key]]);
+    });
+    const partsBox = element('fieldset', {className: 'pg-switches'},
+      [element('legend', {textContent: 'Parts of the program (untick one to take it out)'}), ...partRows]);
+    const adam = element('input', {type: 'radio', name: 'pg-optimizer', value: 'adam', checked: true, id: 'pg-optimizer-adam'});
+    const plain = element('input', {type: 'radio', name: 'pg-optimizer', value: 'plain', id: 'pg-optimizer-plain'});
+    const rate = element('input', {type: 'text', inputMode: 'decimal', value: '0.1', size: 7, id: 'pg-learning-rate', disabled: true});
+    const rateMessage = message('pg-learning-rate-message');
+    rate.setAttribute('aria-describedby', rateMessage.id);
+    const optimizerBox = element('fieldset', {className: 'pg-switches'}, [element('legend', {textContent: 'Optimizer'}),
+      element('p', {className: 'pg-switch'}, [adam, ' ', element('label', {htmlFor: adam.id, textContent: 'Adam, as the program has it'})]),
+      element('p', {className: 'pg-switch'}, [plain, ' ', element('label', {htmlFor: plain.id, textContent: 'plain gradient descent'}),
+        ', ', element('label', {htmlFor: rate.id, textContent: 'learning rate'}), ' ', rate, ' ', rateMessage])]);
+    const seed = element('input', {type: 'text', inputMode: 'numeric', value: '42', size: 10});
+    const seedMessage = message('pg-seed-message');
+    seed.setAttribute('aria-describedby', seedMessage.id);
     const steps = element('input', {type: 'number', min: '1', max: '1000', step: '1', value: '20'});
+    const checkRate = () => {
+      const value = Number(rate.value.trim());
+      const ok = !plain.checked || (rate.value.trim() !== '' && Number.isFinite(value) && value > 0 && value <= MAX_LEARNING_RATE);
+      rateMessage.textContent = ok ? '' : `Type a number greater than 0 and at most ${MAX_LEARNING_RATE}, such as 0.1.`;
+      rate.setAttribute('aria-invalid', String(!ok));
+      return ok;
+    };
+    const checkSeed = () => {
+      const ok = /^\s*\d{1,9}\s*$/.test(seed.value);
+      seedMessage.textContent = ok ? '' : 'Type a whole number from 0 to 999999999.';
+      seed.setAttribute('aria-invalid', String(!ok));
+      return ok;
+    };
+    adam.onchange = plain.onchange = () => { rate.disabled = !plain.checked; checkRate(); };
+    rate.oninput = checkRate;
+    seed.oninput = checkSeed;
+    const switches = () => ({...Object.fromEntries(Object.entries(parts).map(([key, b]) => [key, b.checked])),
+      optimizer: plain.checked ? 'plain' : 'adam', lr: Number(rate.value.trim()), seed: Number(seed.value.trim())});
+    const resetButton = element('button', {type: 'button', textContent: 'Switches as in the program'});
+    resetButton.onclick = () => {
+      Object.values(parts).forEach(b => { b.checked = true; });
+      Object.values(partMessages).forEach(m => { m.textContent = ''; });
+      adam.checked = true; rate.disabled = true; seed.value = '42';
+      checkRate(); checkSeed();
+    };
+
+    // ---- training, and the last two runs
     const trainButton = element('button', {type: 'button', textContent: 'Train'});
     const stopButton = element('button', {type: 'button', textContent: 'Stop', disabled: true});
     const progress = element('progress', {max: 1, value: 0, id: 'pg-progress'});
     progress.setAttribute('aria-label', 'Training progress');
     const trainStatus = element('p', {className: 'inpage-status', role: 'status', id: 'pg-train-status'});
-    const canvas = element('canvas', {width: 640, height: 240, className: 'pg-curve', id: 'pg-curve'});
+    const legend = element('ul', {className: 'pg-legend', id: 'pg-legend'});
+    const canvas = element('canvas', {className: 'pg-curve', id: 'pg-curve'});
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', 'Loss curve of your training run');
+    const table = element('table', {className: 'pg-table pg-runs', id: 'pg-runs', hidden: true});
+    const timing = element('p', {className: 'pg-timing', id: 'pg-timing'});
     const losses = element('pre', {className: 'pg-losses', id: 'pg-losses'});
     box.replaceChildren(
       element('h2', {textContent: 'Invent names'}),
       field('Temperature', temperature), field('How many names', count), field('First letters (optional)', prefix),
       field('Model', source), element('p', {}, [sampleButton, ' ', explainButton]), status, names, explained,
       element('h2', {textContent: 'Train it yourself'}),
-      field('Training steps', steps), element('p', {}, [trainButton, ' ', stopButton, ' ', progress]), trainStatus,
-      canvas, element('details', {}, [element('summary', {textContent: 'Every loss, as the program prints it'}), losses]));
+      partsBox, optimizerBox, field('Seed', seed, ' ', seedMessage), field('Training steps', steps),
+      element('p', {}, [trainButton, ' ', stopButton, ' ', resetButton, ' ', progress]), trainStatus,
+      element('h3', {textContent: 'Your last two runs'}), legend, canvas, table, timing,
+      element('details', {}, [element('summary', {textContent: 'Every loss of your latest run, as the program prints it'}), losses]));
+
+    const runs = [];  // the last two: runs[0] is A, runs[1] is B
+    let finished = 0, programSteps = 0;
+    const showRuns = () => {
+      drawRuns(canvas, runs);
+      legend.replaceChildren(...runs.map((run, i) => element('li', {}, [lineSample(STYLES[i]), ' ',
+        element('strong', {textContent: 'AB'[i]}), ` (${STYLES[i].words}): ${run.label}`])));
+      const mean = run => { const last = run.losses.slice(-MEAN_OF_LAST); return last.reduce((a, b) => a + b, 0) / last.length; };
+      canvas.setAttribute('aria-label', runs.length ? `Loss of your last ${runs.length === 2 ? 'two runs' : 'run'}, ` +
+        `each point the mean over up to ${AVERAGE_OVER} steps. ` + runs.map((run, i) => `Run ${'AB'[i]} (${STYLES[i].words}), ` +
+        `${run.label}: ${run.losses.length} steps` + (run.losses.length ? `, mean loss ${mean(run).toFixed(3)} over the last ` +
+        `${Math.min(MEAN_OF_LAST, run.losses.length)}` : '')).join('. ') + '.' : 'Loss of your runs: none yet.');
+      table.hidden = !runs.length;
+      const cell = (tag, text, props = {}) => element(tag, {textContent: text, ...props});
+      table.replaceChildren(
+        element('caption', {textContent: `Mean loss over each run's last ${MEAN_OF_LAST} steps (over all its steps if it has fewer)`}),
+        element('thead', {}, [element('tr', {}, ['Run', 'Switches', 'Steps', 'Mean loss', 'Seconds a step']
+          .map(text => cell('th', text, {scope: 'col'})))]),
+        element('tbody', {}, runs.map((run, i) => element('tr', {}, [cell('th', 'AB'[i], {scope: 'row'}), cell('td', run.label),
+          cell('td', run.losses.length === run.total ? String(run.total) : `${run.losses.length} of ${run.total}`),
+          cell('td', run.losses.length ? mean(run).toFixed(4) : '–'),
+          cell('td', run.perStep ? run.perStep.toFixed(2) : '–')]))));
+    };
+    showRuns();
+    window.addEventListener('resize', () => drawRuns(canvas, runs));
 
     const settings = () => [Number(temperature.value), Number(count.value), prefix.value, source.value === 'own'];
     const busy = async (where, what) => {
@@ -234,51 +347,132 @@
     });
     let stop = false;
     stopButton.onclick = () => { stop = true; };
-    trainButton.onclick = () => busy(trainStatus, async () => {
+    trainButton.onclick = () => {
+      if (!(checkRate() & checkSeed())) {
+        trainStatus.textContent = 'Not started: see the message beside the field.';
+        return;
+      }
+      return busy(trainStatus, train);
+    };
+    async function train() {
       const total = Math.max(1, Math.min(1000, Math.round(Number(steps.value))));
-      trainButton.disabled = true; stopButton.disabled = false; stop = false;
-      const seen = [];
-      let trainingBegan = performance.now();
+      trainButton.disabled = resetButton.disabled = partsBox.disabled = optimizerBox.disabled = seed.disabled = true;
+      stopButton.disabled = false; stop = false;
+      box.dataset.trained = '';
+      const run = {total, label: '', losses: [], perStep: 0};
+      let began = performance.now();
       try {
-        await call('train_start', total);
+        const started = await call('train_start', total, JSON.stringify(switches()));
+        run.label = started.label;
+        programSteps = started.program_steps;
+        if (runs.length === 2) runs.shift();  // a third run replaces the older one
+        runs.push(run);
         progress.max = total; progress.value = 0; losses.textContent = '';
-        const began = trainingBegan = performance.now();
-        while (!stop && seen.length < total) {
+        began = performance.now();
+        while (!stop && run.losses.length < total) {
           const got = await call('train_steps', 1);
           if (!got.length) break;
-          seen.push(...got);
-          progress.value = seen.length;
-          losses.textContent += got.map((l, i) => `step ${String(seen.length - got.length + i + 1).padStart(4)} / ${total} | loss ${l}\n`).join('');
-          trainStatus.textContent = `step ${seen.length} of ${total}, loss ${got[got.length - 1]}, ` +
-            `${((performance.now() - began) / 1000 / seen.length).toFixed(2)} s a step`;
-          drawCurve(canvas, seen.map(Number));
+          run.losses.push(...got.map(Number));
+          progress.value = run.losses.length;
+          losses.textContent += got.map((l, i) => `step ${String(run.losses.length - got.length + i + 1).padStart(4)} / ${total} | loss ${l}\n`).join('');
+          run.perStep = (performance.now() - began) / 1000 / run.losses.length;
+          trainStatus.textContent = `step ${run.losses.length} of ${total}, loss ${got[got.length - 1]}, ${run.perStep.toFixed(2)} s a step`;
+          showRuns();
         }
-      } finally { trainButton.disabled = false; stopButton.disabled = true; }
+      } finally {
+        trainButton.disabled = resetButton.disabled = partsBox.disabled = optimizerBox.disabled = seed.disabled = false;
+        stopButton.disabled = true;
+        if (run.label) showRuns();
+      }
       source.value = 'own';
-      const perStep = seen.length ? (performance.now() - trainingBegan) / 1000 / seen.length : 0;
-      box.dataset.secondsPerStep = perStep.toFixed(4);
-      box.dataset.trained = String(seen.length);
-      return `${seen.length} steps, ${perStep.toFixed(2)} s a step, last loss ${seen[seen.length - 1]}. ` +
-        'Invent names with "your own model" above.';
-    });
+      box.dataset.secondsPerStep = run.perStep.toFixed(4);
+      box.dataset.trained = String(run.losses.length);
+      box.dataset.runs = String(++finished);
+      if (run.perStep && programSteps) {
+        const minutes = run.perStep * programSteps / 60;
+        timing.textContent = `In this page a training step of your latest run took ${run.perStep.toFixed(2)} s, so a run ` +
+          `of the program's ${programSteps.toLocaleString('en')} steps, as the book's own runs are, would take about ` +
+          `${minutes < 1 ? 'under a minute' : `${minutes.toFixed(minutes < 10 ? 1 : 0)} minutes`} here.`;
+      }
+      return `${run.losses.length} steps (${run.label}), ${run.perStep.toFixed(2)} s a step, last loss ` +
+        `${run.losses[run.losses.length - 1]}. Invent names with "your own model" above.`;
+    }
     window.microgptInpage = {start, call};
   }
 
-  function drawCurve(canvas, values) {
-    const g = canvas.getContext('2d'), w = canvas.width, h = canvas.height, pad = 30;
-    g.clearRect(0, 0, w, h);
-    g.strokeStyle = '#888'; g.strokeRect(pad, 5, w - pad - 5, h - pad - 5);
-    const top = Math.max(...values), bottom = Math.min(...values, 0);
-    g.fillStyle = '#333'; g.font = '12px sans-serif';
-    g.fillText(top.toFixed(1), 2, 15); g.fillText(bottom.toFixed(1), 2, h - pad);
-    g.fillText('step', w / 2, h - 8);
-    g.strokeStyle = '#1f6fb4'; g.beginPath();
-    values.forEach((v, i) => {
-      const x = pad + (w - pad - 5) * (values.length > 1 ? i / (values.length - 1) : 0);
-      const y = 5 + (h - pad - 10) * (top - v) / (top - bottom || 1);
-      i ? g.lineTo(x, y) : g.moveTo(x, y);
+  // A short sample of a run's line and marker, for the legend (the text beside it says the same in words).
+  function lineSample(style) {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('width', '44'); svg.setAttribute('height', '14'); svg.setAttribute('aria-hidden', 'true');
+    const line = document.createElementNS(ns, 'line');
+    Object.entries({x1: 2, y1: 7, x2: 42, y2: 7, stroke: style.colour, 'stroke-width': 2,
+                    'stroke-dasharray': style.dash.join(' ') || 'none'}).forEach(([k, v]) => line.setAttribute(k, v));
+    const mark = document.createElementNS(ns, style.marker === 'circle' ? 'circle' : 'rect');
+    Object.entries(style.marker === 'circle' ? {cx: 22, cy: 7, r: 4, fill: '#fff', stroke: style.colour, 'stroke-width': 2}
+      : {x: 18, y: 3, width: 8, height: 8, fill: style.colour}).forEach(([k, v]) => mark.setAttribute(k, v));
+    svg.append(line, mark);
+    return svg;
+  }
+
+  // Each run's moving average (a point: the mean of its step's loss and of up to AVERAGE_OVER - 1 steps before),
+  // on one chart, A dashed with circles and B solid with squares; the axes fit both runs.
+  function drawRuns(canvas, runs) {
+    const ratio = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth || 640, h = canvas.clientHeight || 240;
+    canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
+    const g = canvas.getContext('2d');
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.fillStyle = '#fff'; g.fillRect(0, 0, w, h);
+    const left = 46, right = 12, top = 24, bottom = 34, plotW = w - left - right, plotH = h - top - bottom;
+    g.font = '12px sans-serif'; g.lineWidth = 1; g.strokeStyle = '#767676';
+    g.strokeRect(left, top, plotW, plotH);
+    g.fillStyle = '#222';
+    g.fillText('step', left + plotW / 2 - 12, h - 4);
+    g.fillText(`loss, each point the mean of up to ${AVERAGE_OVER} steps`, left, 15);
+    const curves = runs.map(run => run.losses.map((_, i, all) => {
+      const span = all.slice(Math.max(0, i + 1 - AVERAGE_OVER), i + 1);
+      return span.reduce((a, b) => a + b, 0) / span.length;
+    }));
+    canvas.dataset.curves = String(curves.filter(c => c.length).length);
+    const values = curves.flat();
+    if (!values.length) {
+      g.fillText('Your runs will be drawn here.', left + 12, top + 24);
+      return;
+    }
+    // the loss axis: round ticks (0.05, 0.1, 0.2, ... apart), at most eight, the range a little wider than the data
+    const low = Math.min(...values), high = Math.max(...values);
+    const tick = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5].find(t => (high - low) / t <= 5) || 10;
+    const lo = Math.floor(low / tick - 0.2) * tick, hi = Math.ceil(high / tick + 0.2) * tick;
+    const last = Math.max(2, ...runs.map(run => run.total));
+    const X = step => left + plotW * (step - 1) / (last - 1);
+    const Y = v => top + plotH * (hi - v) / (hi - lo);
+    g.textAlign = 'right';
+    for (let k = 0; lo + k * tick <= hi + tick / 1e3; k++) {
+      const v = lo + k * tick;
+      g.fillText(v.toFixed(2), left - 4, Y(v) + 4);
+      g.strokeStyle = '#e0e0e0'; g.beginPath(); g.moveTo(left + 1, Y(v)); g.lineTo(left + plotW - 1, Y(v)); g.stroke();
+    }
+    g.textAlign = 'center';
+    for (const step of new Set([1, Math.max(1, Math.round(last / 2)), last])) g.fillText(String(step), X(step), top + plotH + 14);
+    g.textAlign = 'left';
+    curves.forEach((curve, i) => {
+      const style = STYLES[i];
+      g.strokeStyle = style.colour; g.fillStyle = style.colour; g.lineWidth = 2; g.setLineDash(style.dash);
+      g.beginPath();
+      curve.forEach((v, s) => (s ? g.lineTo(X(s + 1), Y(v)) : g.moveTo(X(s + 1), Y(v))));
+      if (curve.length === 1) g.lineTo(X(1) + 1, Y(curve[0]));
+      g.stroke();
+      g.setLineDash([]);
+      const every = Math.max(1, Math.round(last / 8));  // about eight markers a run, A's between B's
+      for (let s = Math.round(every * (i ? 1 : 0.5)); s < curve.length; s += every) {
+        const x = X(s + 1), y = Y(curve[s]);
+        g.beginPath();
+        if (style.marker === 'circle') {
+          g.arc(x, y, 4, 0, 2 * Math.PI); g.fillStyle = '#fff'; g.fill(); g.stroke();
+        } else g.fillRect(x - 4, y - 4, 8, 8);
+      }
     });
-    g.stroke();
   }
 
   function drawExplanation(box, {name, steps, heads}) {

@@ -8,6 +8,7 @@ printed here, with the commands that produced them, rather than asserted.
     python tests/bench.py --tangle   only tangle.py on large generated books (10,000 chunks; an edit in each of
                                      600 and 2,400 chunks; TOCs of 2,000 and 8,000 pages)
     python tests/bench.py --inpage   only the in-page Python (needs _build/html from make book, chromium, node)
+    python tests/bench.py --build    only the cold and warm HTML builds and the runs they train (CPU seconds each)
 """
 
 import os
@@ -230,6 +231,9 @@ def main():
         sys.exit('bench: no names file: set MICROGPT_NAMES')
     print(f'machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, names from {data}')
     with tempfile.TemporaryDirectory() as tmp:
+        if '--build' in sys.argv:
+            bench_builds(tmp, data)
+            return
         run_dir = Path(tmp) / 'run'
         run_dir.mkdir()
         (run_dir / 'input.txt').symlink_to(data)
@@ -253,26 +257,31 @@ def main():
         say('tangle.py --check (median of 3)', f'{check:.2f} s', 'python tangle.py --check')
         bench_tangle(tmp)
         bench_linear(tmp)
+        bench_builds(tmp, data)
 
-        # cold and warm book builds, in a copy of the repository: nothing cached, then one edit
-        copy = Path(tmp) / 'book'
-        files = subprocess.run(['git', 'ls-files'], cwd=REPO, capture_output=True, text=True, check=True).stdout
-        for rel in files.split():
-            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, copy / rel)
-        env = {**os.environ, tangle.DATA_ENV: str(data)}
-        build = [JUPYTER_BOOK, 'build', '.', '-W', '-n', '--keep-going']
-        cold = timed(build, copy, env)
-        say('cold HTML build (trains every run once)', f'{cold:.1f} s', 'jupyter-book build . -W -n --keep-going')
-        bench_runs(copy)
-        lesson = copy / 'book' / '00-big-picture' / '01-inventing-names.md'
-        lesson.write_text(lesson.read_text(encoding='utf-8') + '\nOne more paragraph, to rebuild.\n', encoding='utf-8')
-        warm = timed(build, copy, env)
-        say('warm rebuild after a one-paragraph edit', f'{warm:.1f} s', 'the same, after editing one lesson')
-        say('  ratio, warm / cold', f'{warm / cold:.2f}', '')
-        log = copy / '_build' / 'microgpt-run' / 'trainings.log'
-        trainings = len(log.read_text().splitlines()) if log.exists() else 0
-        say('training runs in the cold and warm builds together', str(trainings), f'wc -l {log.relative_to(copy)}')
+
+def bench_builds(tmp, data):
+    """Cold and warm book builds, in a copy of the repository: nothing cached, then one edit."""
+    copy = Path(tmp) / 'book'
+    files = subprocess.run(['git', 'ls-files'], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    for rel in files.split():
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, copy / rel)
+    env = {**os.environ, tangle.DATA_ENV: str(data)}
+    build = [JUPYTER_BOOK, 'build', '.', '-W', '-n', '--keep-going']
+    cold = timed(build, copy, env)
+    say('cold HTML build (trains every run once)', f'{cold:.1f} s', 'jupyter-book build . -W -n --keep-going')
+    bench_runs(copy)
+    lesson = copy / 'book' / '00-big-picture' / '01-inventing-names.md'
+    lesson.write_text(lesson.read_text(encoding='utf-8') + '\nOne more paragraph, to rebuild.\n', encoding='utf-8')
+    warm = timed(build, copy, env)
+    say('warm rebuild after a one-paragraph edit', f'{warm:.1f} s', 'the same, after editing one lesson')
+    say('  ratio, warm / cold', f'{warm / cold:.2f}', '')
+    log = copy / '_build' / 'microgpt-run' / 'trainings.log'
+    trainings = len(log.read_text().splitlines()) if log.exists() else 0
+    say('training runs in the cold and warm builds together', str(trainings), f'wc -l {log.relative_to(copy)}')
+    if log.exists():
+        print(log.read_text(encoding='utf-8'), end='', flush=True)
 
 
 if __name__ == '__main__':

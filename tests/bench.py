@@ -77,14 +77,19 @@ def variant(folder, name, steps=None, straightforward=False):
 
 def big_book(folder, chunks, chapters):
     """A generated book of `chunks` one-line chunks spread evenly over `chapters` chapters; returns folder."""
+    return generated_book(folder, chunks, chapters,
+                          lambda c, k: f'Prose before chunk {k}.\n\n```{{chunk}} c{c}-k{k}\nv_{c}_{k} = {k}\n```\n')
+
+
+def generated_book(folder, chunks, chapters, chunk_text):
+    """A book of `chapters` chapters c0.md..., each holding chunks // chapters chunks chunk_text(chapter, k)."""
     folder.mkdir(parents=True)
     per = chunks // chapters
     toc = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: c{i}' for i in range(chapters)]
     (folder / '_toc.yml').write_text('\n'.join(toc) + '\n', encoding='utf-8')
     (folder / 'index.md').write_text('# Home\n', encoding='utf-8')
     for c in range(chapters):
-        parts = [f'# Chapter {c}\n'] + [f'Prose before chunk {k}.\n\n```{{chunk}} c{c}-k{k}\nv_{c}_{k} = {k}\n```\n'
-                                          for k in range(per)]
+        parts = [f'# Chapter {c}\n'] + [chunk_text(c, k) for k in range(per)]
         (folder / f'c{c}.md').write_text('\n'.join(parts), encoding='utf-8')
     return folder
 
@@ -108,15 +113,8 @@ def bench_tangle(tmp):
 def edited_book(folder, chunks, chapters=20):
     """A generated book of `chunks` three-line chunks over `chapters` chapters, tangled and synced, and its
     microgpt.py with the middle line of every chunk edited; returns folder."""
-    folder.mkdir(parents=True)
-    per = chunks // chapters
-    toc = ['format: jb-book', 'root: index', 'chapters:'] + [f'- file: c{i}' for i in range(chapters)]
-    (folder / '_toc.yml').write_text('\n'.join(toc) + '\n', encoding='utf-8')
-    (folder / 'index.md').write_text('# Home\n', encoding='utf-8')
-    for c in range(chapters):
-        parts = [f'# Chapter {c}\n'] + [f'```{{chunk}} c{c}-k{k}\na_{c}_{k} = {k}\nb_{c}_{k} = {k}\nc_{c}_{k} = {k}\n```\n'
-                                          for k in range(per)]
-        (folder / f'c{c}.md').write_text('\n'.join(parts), encoding='utf-8')
+    generated_book(folder, chunks, chapters,
+                   lambda c, k: f'```{{chunk}} c{c}-k{k}\na_{c}_{k} = {k}\nb_{c}_{k} = {k}\nc_{c}_{k} = {k}\n```\n')
     subprocess.run([PYTHON, str(REPO / 'tangle.py'), '--root', str(folder)], check=True, stdout=subprocess.DEVNULL)
     program = folder / 'microgpt.py'
     lines = program.read_text(encoding='utf-8').splitlines()

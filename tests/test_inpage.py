@@ -97,9 +97,14 @@ def test_from_a_file_address_the_run_button_says_to_serve_the_book(site):
     assert 'make serve' in message and 'file://' in message
 
 
-def cpython_losses(steps, variant=None):
+HELDOUT_SHOWN = 50  # the playground's held-out loss is on the first this many of the book's held-out names
+
+
+def cpython_run(steps, variant=None):
     """The losses the program (with the variant's change) prints in CPython for `steps` steps (its learning rate
-    falling over them), as the playground trains it."""
+    falling over them), as the playground trains it; and, as the playground's table shows it, the mean loss of the
+    weights it ends with on the first HELDOUT_SHOWN of the book's held-out names that this run did not train on, to
+    four decimals."""
     m = tangle.load('adam', variant=variant)
     m.num_steps = steps
     losses = []
@@ -108,14 +113,25 @@ def cpython_losses(steps, variant=None):
         loss.backward()
         m.adam_step(step)
         losses.append(f'{loss.data:.4f}')
-    return losses
+    trained_on = set(m.docs[:steps])
+    names = [n for n in tangle.trained_run()['heldout_names'] if n not in trained_on][:HELDOUT_SHOWN]
+    assert len(names) == HELDOUT_SHOWN
+    held = [m.name_loss(n).data for n in names]
+    return losses, f'{sum(held) / len(held):.4f}'
+
+
+def cpython_losses(steps, variant=None):
+    """The losses alone of cpython_run."""
+    return cpython_run(steps, variant)[0]
 
 
 def test_the_playground_invents_the_books_names_and_trains_as_cpython_does(site):
     done = drive(site, 'playground', 20)
     assert done['names'] == tangle.trained_run()['samples']
     assert done['explainRows'] >= 2
-    assert done['losses'] == cpython_losses(20)
+    losses, heldout = cpython_run(20)
+    assert done['losses'] == losses
+    assert done['heldout'] == heldout  # the held-out loss the page shows: CPython's, for the same weights
 
 
 def mean_of_last(losses, count=100):
@@ -130,19 +146,23 @@ def test_the_playgrounds_switches_train_the_books_variants_and_two_runs_share_on
     third run replaces the older; a refused learning rate and the refused combinations say why beside the field."""
     done = drive(site, 'switches', 20)
     plain = [tangle.runtime.plain_descent(0.1), tangle.runtime.seed(1)]
-    expected = [cpython_losses(20, 'no-mlp'), cpython_losses(20, plain), cpython_losses(2)]
+    runs = [cpython_run(20, 'no-mlp'), cpython_run(20, plain), cpython_run(2)]
+    expected, heldout = [losses for losses, _ in runs], [held for _, held in runs]
     assert done['losses'] == expected
     labels = ['no MLP, seed 42', 'plain descent, lr 0.1, seed 1', 'the program, seed 42']
     one, two, three = done['afterOne'], done['afterTwo'], done['afterThree']
-    assert one['rows'] == [['A', labels[0], '20', mean_of_last(expected[0]), one['rows'][0][4]]]
+    # each row: the run, its switches, its steps, its held-out loss (CPython's for the same weights), its mean training
+    # loss over the last 100 steps, its seconds a step
+    assert one['rows'] == [['A', labels[0], '20', heldout[0], mean_of_last(expected[0]), one['rows'][0][5]]]
     assert one['curves'] == 1 and one['pixels'][0] > 100 and one['pixels'][1] == 0
-    assert [row[:4] for row in two['rows']] == [['A', labels[0], '20', mean_of_last(expected[0])],
-                                                ['B', labels[1], '20', mean_of_last(expected[1])]]
+    assert [row[:5] for row in two['rows']] == [['A', labels[0], '20', heldout[0], mean_of_last(expected[0])],
+                                                ['B', labels[1], '20', heldout[1], mean_of_last(expected[1])]]
+    assert heldout[0] != heldout[1] and 'held-out loss' in two['caption'] and 'held-out loss' in two['description']
     assert two['curves'] == 2 and min(two['pixels']) > 100  # both drawn, each in its own colour
     assert ['dashed' in two['legend'][0] and labels[0] in two['legend'][0], 'solid' in two['legend'][1]] == [True, True]
     assert labels[0] in two['description'] and labels[1] in two['description']
     assert 'would take about' in two['timing'] and '1,000 steps' in two['timing']
-    assert [row[:3] for row in three['rows']] == [['A', labels[1], '20'], ['B', labels[2], '2']]
+    assert [row[:4] for row in three['rows']] == [['A', labels[1], '20', heldout[1]], ['B', labels[2], '2', heldout[2]]]
     assert 'greater than 0' in done['refusedRate'] and done['notStarted'].startswith('Not started')
     for second, still_on, first_on, message in done['refusals']:
         assert still_on and not first_on and message.startswith('Refused'), (second, message)
@@ -196,6 +216,24 @@ def test_the_playgrounds_clashes_are_the_combinations_the_runtime_refuses():
     pagert.train_start(30, json.dumps({'optimizer': 'plain', 'lr': pagert.MAX_LEARNING_RATE, 'seed': 42}))
     with pytest.raises(ValueError, match='^Training stopped at step .* the learning rate is too large'):
         pagert.train_steps(30)  # the largest rate it takes blows the weights up: the page says so in words
+
+
+def test_the_playgrounds_heldout_loss_is_the_programs_mean_loss_on_the_first_50_heldout_names():
+    """pagert.train_heldout, run here in CPython on a short run of the program and of another seed, gives the mean
+    name_loss of the run's final weights on the first 50 of the book's held-out names it did not train on, to four
+    decimals, as cpython_run computes it; the page's JavaScript shows the same count."""
+    pagert = page_runtime()
+    assert pagert.HELDOUT_SHOWN == HELDOUT_SHOWN
+    script = (REPO / 'book' / '_ext' / 'inpage' / 'static' / 'inpage.js').read_text(encoding='utf-8')
+    assert f'const HELDOUT_SHOWN = {HELDOUT_SHOWN};' in script
+    for switches, variant in (({'seed': 42}, None), ({'mlp': False, 'seed': 3}, ['no-mlp', tangle.runtime.seed(3)])):
+        pagert.train_start(5, json.dumps(switches))
+        assert len(json.loads(pagert.train_steps(5))) == 5
+        shown = json.loads(pagert.train_heldout())
+        assert shown['count'] == HELDOUT_SHOWN
+        assert shown['loss'] == cpython_run(5, variant)[1]
+    names = pagert.heldout_names(tangle.trained_run()['heldout_names'][:3])  # a run that trained on three of them
+    assert names == tangle.trained_run()['heldout_names'][3:3 + HELDOUT_SHOWN]
 
 
 def test_the_buttons_outputs_editor_and_playground_leave_axe_nothing_to_report(site):

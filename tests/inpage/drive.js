@@ -98,7 +98,7 @@ async function trainRun(page, steps) {  // press Train for `steps` steps and wai
   await page.waitForFunction(n => {  // done, or stopped with a message
     const status = document.querySelector('#pg-train-status').textContent;
     return (document.querySelector('#microgpt-playground').dataset.runs === String(n) && status.startsWith('Done'))
-      || /^(?!Starting|Working|step \d|Done)./.test(status);
+      || /^(?!Starting|Working|step \d|Measuring|Done)./.test(status);
   }, {timeout: CELL_TIMEOUT * 4, polling: 100}, before + 1);
   const status = await page.$eval('#pg-train-status', s => s.textContent);
   if (!status.startsWith('Done')) throw new Error(`playground: ${status}`);
@@ -117,6 +117,7 @@ const runsShown = page => page.evaluate(() => {
   });
   return {rows: [...document.querySelectorAll('#pg-runs tbody tr')].map(tr => [...tr.children].map(td => td.textContent)),
           legend: [...document.querySelectorAll('#pg-legend li')].map(li => li.textContent),
+          caption: (document.querySelector('#pg-runs caption') || {}).textContent,
           description: canvas.getAttribute('aria-label'), curves: Number(canvas.dataset.curves), pixels,
           timing: document.querySelector('#pg-timing').textContent};
 });
@@ -197,7 +198,8 @@ const commands = {
     const losses = (await page.$eval('#pg-losses', p => p.textContent)).trim().split('\n').map(l => l.split('loss ')[1]);
     const perStep = Number(await page.$eval('#microgpt-playground', box => box.dataset.secondsPerStep));
     const trainStatus = await page.$eval('#pg-train-status', s => s.textContent);
-    return {names, firstNames, namesAgain, explainRows, losses, trainSeconds, perStep, trainStatus};
+    const heldout = await page.$eval('#microgpt-playground', box => box.dataset.heldout);
+    return {names, firstNames, namesAgain, explainRows, losses, trainSeconds, perStep, trainStatus, heldout};
   },
   async switches(page, base, [steps]) {
     await page.goto(base + 'book/appendix/playground.html', {waitUntil: 'load'});

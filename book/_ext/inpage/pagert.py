@@ -275,6 +275,37 @@ def train_start(steps, switches='{}'):
     return json.dumps({'steps': m.num_steps, 'program_steps': program_steps, 'label': label})
 
 
+HELDOUT_SHOWN = 50  # the playground's held-out loss: on the first this many of the book's held-out names
+_heldout = []       # the book's held-out names (the build's run), read once
+
+
+def heldout_names(trained_on):
+    """The names the playground's held-out loss is measured on: the first HELDOUT_SHOWN of the book's held-out names
+    (tangle.trained_run()['heldout_names'], the 300 of lesson 1) that are not among trained_on, the names the run
+    trained on. With the program's seed, none of them is, so the list is the same for every run: another seed's
+    training may take a few, and those are left out as the book's seed runs leave theirs out."""
+    if not _heldout:
+        import tangle
+        _heldout.extend(tangle.trained_run()['heldout_names'])
+    trained_on = set(trained_on)
+    return [n for n in _heldout if n not in trained_on][:HELDOUT_SHOWN]
+
+
+def train_heldout():
+    """JSON {'loss': the mean loss of the reader's model, with its weights as trained so far, on heldout_names (as
+    the program prints a loss, to four decimals; None if the weights have blown up), 'count': how many names,
+    'skipped': how many of the first HELDOUT_SHOWN the run trained on and so left out}."""
+    m, steps = _training['m'], _training['step']
+    trained_on = {m.docs[step % len(m.docs)] for step in range(steps)}
+    names = heldout_names(trained_on)
+    try:
+        losses = [m.name_loss(n).data for n in names]
+        loss = f'{sum(losses) / len(losses):.4f}'
+    except (ArithmeticError, ValueError):
+        loss = None
+    return json.dumps({'loss': loss, 'count': len(names), 'skipped': len(set(_heldout[:HELDOUT_SHOWN]) & trained_on)})
+
+
 def train_steps(count):
     """Run up to `count` more steps of the program's training loop; JSON of their losses."""
     m, losses = _training['m'], []

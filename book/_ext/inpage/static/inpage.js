@@ -189,7 +189,8 @@
   const CLASHES = [['residual', 'attention'], ['residual', 'mlp']];
   const MAX_LEARNING_RATE = 10;  // as pagert.MAX_LEARNING_RATE
   const AVERAGE_OVER = 50;       // the chart draws each run's moving average over this many steps
-  const MEAN_OF_LAST = 100;      // the table's mean loss is over each run's last this many steps
+  const MEAN_OF_LAST = 100;      // the table's mean training loss is over each run's last this many steps
+  const HELDOUT_SHOWN = 50;      // the table's held-out loss is on this many of the book's held-out names (pagert.HELDOUT_SHOWN)
   // Run A (the earlier of the last two) and run B (the later): told apart by line and marker, not colour alone.
   const STYLES = [{colour: '#b35900', dash: [7, 4], marker: 'circle', words: 'dashed line, circles'},
                   {colour: '#1f5f99', dash: [], marker: 'square', words: 'solid line, squares'}];
@@ -307,18 +308,24 @@
       legend.replaceChildren(...runs.map((run, i) => element('li', {}, [lineSample(STYLES[i]), ' ',
         element('strong', {textContent: 'AB'[i]}), ` (${STYLES[i].words}): ${run.label}`])));
       const mean = run => { const last = run.losses.slice(-MEAN_OF_LAST); return last.reduce((a, b) => a + b, 0) / last.length; };
-      canvas.setAttribute('aria-label', runs.length ? `Loss of your last ${runs.length === 2 ? 'two runs' : 'run'}, ` +
+      canvas.setAttribute('aria-label', runs.length ? `Training loss of your last ${runs.length === 2 ? 'two runs' : 'run'}, ` +
         `each point the mean over up to ${AVERAGE_OVER} steps. ` + runs.map((run, i) => `Run ${'AB'[i]} (${STYLES[i].words}), ` +
-        `${run.label}: ${run.losses.length} steps` + (run.losses.length ? `, mean loss ${mean(run).toFixed(3)} over the last ` +
-        `${Math.min(MEAN_OF_LAST, run.losses.length)}` : '')).join('. ') + '.' : 'Loss of your runs: none yet.');
+        `${run.label}: ${run.losses.length} steps` + (run.losses.length ? `, mean training loss ${mean(run).toFixed(3)} over the last ` +
+        `${Math.min(MEAN_OF_LAST, run.losses.length)}` : '') + (run.heldout ? `, held-out loss ${run.heldout} on ` +
+        `${run.heldoutCount} names` : '')).join('. ') + '.' : 'Loss of your runs: none yet.');
       table.hidden = !runs.length;
       const cell = (tag, text, props = {}) => element(tag, {textContent: text, ...props});
       table.replaceChildren(
-        element('caption', {textContent: `Mean loss over each run's last ${MEAN_OF_LAST} steps (over all its steps if it has fewer)`}),
-        element('thead', {}, [element('tr', {}, ['Run', 'Switches', 'Steps', 'Mean loss', 'Seconds a step']
-          .map(text => cell('th', text, {scope: 'col'})))]),
+        element('caption', {textContent: `Each run's held-out loss: its mean loss, with its weights at the end of the run, ` +
+          `on the first ${HELDOUT_SHOWN} of the book's held-out names (with another seed, any of them that run trained on ` +
+          `is replaced by the next). Beside it, its mean ` +
+          `training loss over its last ${MEAN_OF_LAST} steps (over all its steps if it has fewer). Lower is better.`}),
+        element('thead', {}, [element('tr', {}, ['Run', 'Switches', 'Steps', `Held-out loss (${HELDOUT_SHOWN} names)`,
+          `Training loss, last ${MEAN_OF_LAST} steps`, 'Seconds a step'].map(text => cell('th', text, {scope: 'col'})))]),
         element('tbody', {}, runs.map((run, i) => element('tr', {}, [cell('th', 'AB'[i], {scope: 'row'}), cell('td', run.label),
           cell('td', run.losses.length === run.total ? String(run.total) : `${run.losses.length} of ${run.total}`),
+          cell('td', run.heldout ? run.heldout + (run.heldoutSkipped ? ` (${run.heldoutSkipped} of the names replaced by ` +
+            'the next: this seed trained on them)' : '') : '–'),
           cell('td', run.losses.length ? mean(run).toFixed(4) : '–'),
           cell('td', run.perStep ? run.perStep.toFixed(2) : '–')]))));
     };
@@ -359,7 +366,7 @@
       trainButton.disabled = resetButton.disabled = partsBox.disabled = optimizerBox.disabled = seed.disabled = true;
       stopButton.disabled = false; stop = false;
       box.dataset.trained = '';
-      const run = {total, label: '', losses: [], perStep: 0};
+      const run = {total, label: '', losses: [], perStep: 0, heldout: null, heldoutCount: 0, heldoutSkipped: 0};
       let began = performance.now();
       try {
         const started = await call('train_start', total, JSON.stringify(switches()));
@@ -379,6 +386,13 @@
           trainStatus.textContent = `step ${run.losses.length} of ${total}, loss ${got[got.length - 1]}, ${run.perStep.toFixed(2)} s a step`;
           showRuns();
         }
+        if (run.losses.length) {  // the run's weights as they are now, on the same held-out names for every run
+          stopButton.disabled = true;
+          trainStatus.textContent = `Measuring the held-out loss of this run on ${HELDOUT_SHOWN} names…`;
+          const held = await call('train_heldout');
+          [run.heldout, run.heldoutCount, run.heldoutSkipped] = [held.loss, held.count, held.skipped];
+          box.dataset.heldout = held.loss || '';
+        }
       } finally {
         trainButton.disabled = resetButton.disabled = partsBox.disabled = optimizerBox.disabled = seed.disabled = false;
         stopButton.disabled = true;
@@ -395,7 +409,8 @@
           `${minutes < 1 ? 'under a minute' : `${minutes.toFixed(minutes < 10 ? 1 : 0)} minutes`} here.`;
       }
       return `${run.losses.length} steps (${run.label}), ${run.perStep.toFixed(2)} s a step, last loss ` +
-        `${run.losses[run.losses.length - 1]}. Invent names with "your own model" above.`;
+        `${run.losses[run.losses.length - 1]}` + (run.heldout ? `, held-out loss ${run.heldout}` : '') + '. ' +
+        'Invent names with "your own model" above.';
     }
     window.microgptInpage = {start, call};
   }
@@ -429,7 +444,7 @@
     g.strokeRect(left, top, plotW, plotH);
     g.fillStyle = '#222';
     g.fillText('step', left + plotW / 2 - 12, h - 4);
-    g.fillText(`loss, each point the mean of up to ${AVERAGE_OVER} steps`, left, 15);
+    g.fillText(`training loss, each point the mean of up to ${AVERAGE_OVER} steps`, left, 15);
     const curves = runs.map(run => run.losses.map((_, i, all) => {
       const span = all.slice(Math.max(0, i + 1 - AVERAGE_OVER), i + 1);
       return span.reduce((a, b) => a + b, 0) / span.length;

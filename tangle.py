@@ -33,6 +33,7 @@ Executed cells run the program as the chapters have it so far with ``tangle.load
 import argparse
 import difflib
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -66,6 +67,10 @@ LITERAL_DIRECTIVES = {'code-block', 'code', 'sourcecode', 'code-cell', 'literali
 # by near_chunk(); the exact directive after three or more backticks is read by the parser instead.
 NEAR_MISS_RE = re.compile(r'^[ \t]{0,3}(?P<fence>`+|~+|:+|\'{3,}|"{3,})[ \t]*(?:\{(?P<word>[^{}\n]{1,16})\}'
                           r'|(?P<bare>\{?chunk[s-]?)(?=[ \t]|$))[ \t]*(?P<name>[\w.-]*)[ \t]*$', re.IGNORECASE | re.MULTILINE)
+RST_CHUNK_RE = re.compile(r'^[ \t]*\.\.[ \t]+chunk[ \t]*::', re.IGNORECASE | re.MULTILINE)  # the chunk directive in reStructuredText
+# An include, as MyST writes it (a fence of any kind) or as reStructuredText does; the path is the rest of the line.
+INCLUDE_RE = re.compile(r'^[ \t]*(?:(?:`{3,}|~{3,}|:{3,})[ \t]*\{include\}|\.\.[ \t]+include[ \t]*::)[ \t]*(?P<path>\S.*?)[ \t]*$',
+                        re.IGNORECASE)
 OPENING_FENCE_RE = re.compile(r'^ {0,3}(`{3,})[ \t]*[^`\s]')  # a backtick fence with an info string
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
@@ -358,13 +363,13 @@ def _chapter_chunks(parser, text, rel, docname):
     take for a chunk that the book would render differently is refused at its line.
     """
     slips = list(near_misses(text))
-    if CHUNK_DIRECTIVE not in text.lower() and not slips:
+    if CHUNK_DIRECTIVE not in text.lower() and not slips and not RST_CHUNK_RE.search(text):
         return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
     for number, raw in enumerate(raw_lines, 1):
         if '\r' in raw[:-1]:  # Markdown would count a line here that this file does not
             raise TangleError(rel, number, 'carriage return (CR) inside a line: save the file with LF line endings')
-    chunks, examples, parsed_inside = [], set(), {}
+    chunks, examples, parsed_inside, rst_inside = [], set(), {}, {}
     for token in parser.parse(text):
         if token.type not in ('fence', 'colon_fence') or not token.map:
             continue
@@ -381,6 +386,8 @@ def _chapter_chunks(parser, text, rel, docname):
         if token.info.strip().lower().startswith(CHUNK_DIRECTIVE) and directive != 'chunk':
             raise TangleError(rel, first + 1, f"'{shown(token.info.strip())}' is not a chunk to the book (it shows plain "
                                               'code): put a space between {chunk} and the name')
+        if directive == 'eval-rst':  # read as reStructuredText, where `.. chunk::` is the chunk directive
+            rst_inside.update((number, first + 1) for number in range(first + 2, end))
         if directive != 'chunk':
             if token.type == 'colon_fence' or (directive and directive not in LITERAL_DIRECTIVES):
                 for number in range(first + 2, end):
@@ -446,6 +453,13 @@ def _chapter_chunks(parser, text, rel, docname):
         if number not in examples and number not in opened:
             raise TangleError(rel, number, f"'{shown(line)}' is almost a chunk fence, but the book shows it as "
                                            f'something else: write ```{{chunk}} {shown(name)}')
+    for match in RST_CHUNK_RE.finditer(text):
+        number = text.count('\n', 0, match.start()) + 1
+        if number in rst_inside or number in parsed_inside:  # in {eval-rst}, or in a directive that may hold one
+            inside, at = ('eval-rst', rst_inside[number]) if number in rst_inside else parsed_inside[number]
+            raise TangleError(rel, number, f'chunk directive in reStructuredText (inside {shown(inside)}, line {at}): '
+                                           'the book would render it, but tangle reads only chunks written as '
+                                           'Markdown fences: write it as ```{chunk} NAME at the top level')
     for number, raw in enumerate(raw_lines, 1):
         if not CHUNK_FENCE_RE.match(raw) or number in opened or number in examples:
             continue
@@ -468,6 +482,49 @@ def notebook_chunks(path, rel):
                                            'reads chunks from Markdown chapters only: move it to a .md chapter')
 
 
+def rst_chunks(root, path, rel):
+    """A reStructuredText chapter holds no chunk: refuse the chunk directive in it, at its line."""
+    text = read_chapter(path, rel)
+    match = RST_CHUNK_RE.search(text)
+    if match:
+        raise TangleError(rel, text.count('\n', 0, match.start()) + 1,
+                          'chunk directive in a reStructuredText chapter: the book would render it, but tangle reads '
+                          'chunks from Markdown chapters only: move it to a .md chapter as ```{chunk} NAME')
+    included_chunks(root, path, rel, text)
+
+
+def included_chunks(root, path, rel, text, line=None, seen=()):
+    """Refuse an include that brings a chunk into a chapter, at the include's line in the chapter (line, when
+    path is itself included): tangle reads a chunk only where a chapter writes it. An include shown as code
+    (:literal:, :code:) or of a missing file is left alone, as are includes of includes already followed."""
+    if 'include' not in text.lower():
+        return
+    lines = text.split('\n')
+    for number, raw in enumerate(lines, 1):
+        match = INCLUDE_RE.match(raw)
+        if not match or match.group('path').startswith('<'):
+            continue
+        options = ''.join(itertools.takewhile(lambda o: re.match(r'^[ \t]*:[\w-]+:', o), lines[number:]))
+        if re.search(r':(literal|code):', options):
+            continue
+        target = match.group('path')
+        included = Path(root) / target.lstrip('/') if target.startswith('/') else path.parent / target
+        if not included.is_file() or included.resolve() in seen:
+            continue
+        try:
+            name = included.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            name = str(included)
+        inner = read_chapter(included, name)
+        for at, inner_line in enumerate(inner.split('\n'), 1):
+            if CHUNK_FENCE_RE.match(inner_line) or RST_CHUNK_RE.match(inner_line):
+                raise TangleError(rel, line or number, f'include of {shown(name)}, whose line {at} is a chunk fence: '
+                                                       'the book would render the chunk here, but tangle reads a '
+                                                       'chunk only where a chapter writes it: move the chunk into '
+                                                       'the chapter')
+        included_chunks(root, included, rel, inner, line or number, (*seen, path.resolve()))
+
+
 def read_book(root=ROOT, texts=None):
     """Parse every chapter in TOC order into a Book; raise TangleError on bad input.
 
@@ -483,9 +540,12 @@ def read_book(root=ROOT, texts=None):
         rel = path.relative_to(root).as_posix()
         if path.suffix == '.ipynb':
             notebook_chunks(path, rel)
+        if path.suffix == '.rst':
+            rst_chunks(root, path, rel)
         if path.suffix != '.md':
             continue
         text = texts[rel].removeprefix(BOM) if texts and rel in texts else read_chapter(path, rel)
+        included_chunks(root, path, rel, text)
         if not text.strip():
             raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
         for chunk in chapter_chunks(parser, text, rel, docname):

@@ -124,6 +124,27 @@ BAD = [
                   ' "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'},
                  'nb.ipynb:2: chunk fence in a notebook chapter: the book would show it, but tangle reads chunks from '
                  'Markdown chapters only: move it to a .md chapter', id='chunk-in-a-notebook-chapter'),
+    # what tangle cannot read as the book does: an include, reStructuredText
+    pytest.param({'_config.yml': 'exclude_patterns: [parts/*]\n',
+                  'a.md': chunk_a('x = 1\n') + '\n```{include} parts/more.md\n```\n',
+                  'parts/more.md': 'More.\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of parts/more.md, whose line 3 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-an-included-file'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence]\n',
+                  'a.md': chunk_a('x = 1\n') + '\n:::{note}\n```{include} /more.txt\n```\n:::\n',
+                  'more.txt': 'More.\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:8: include of more.txt, whose line 3 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-a-text-file-included-from-the-root-inside-a-note'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{eval-rst}\n.. chunk:: more\n\n   y = 1\n```\n'},
+                 'a.md:8: chunk directive in reStructuredText (inside eval-rst, line 7): the book would render it, '
+                 'but tangle reads only chunks written as Markdown fences: write it as ```{chunk} NAME at the top level',
+                 id='chunk-directive-in-eval-rst'),
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: r'), 'r.rst': 'R\n=\n\n.. chunk:: more\n\n   y = 1\n'},
+                 'r.rst:4: chunk directive in a reStructuredText chapter: the book would render it, but tangle reads '
+                 'chunks from Markdown chapters only: move it to a .md chapter as ```{chunk} NAME',
+                 id='chunk-directive-in-an-rst-chapter'),
     # configuration and table of contents of the wrong shape
     pytest.param({'_config.yml': '- parse\n- x\n'}, '_config.yml:1: must be a mapping of settings (key: value), not list',
                  id='config-a-list'),
@@ -209,3 +230,12 @@ def test_chunk_syntax_shown_inside_a_longer_plain_fence_is_an_example_not_a_chun
     example = '\n````markdown\n```{chunk} shown\nz = 3\n```\n````\n'
     root = book_with(tmp_path, {'a.md': A + example})
     assert tangle.read_book(root).text == 'x = 1\ny = 2\nprint(x + y)\n'
+
+
+def test_an_include_shown_as_code_or_holding_no_chunk_is_read_as_before(tmp_path):
+    """Only an include that brings a chunk into a chapter is refused: shown as code, or chunk-free, it is fine."""
+    root = book_with(tmp_path, {'_config.yml': 'exclude_patterns: [parts/*]\n',
+                                'a.md': chunk_a('x = 1\n') + '\n```{include} parts/more.md\n:literal:\n```\n\n'
+                                        '```{include} parts/prose.md\n```\n',
+                                'parts/more.md': '```{chunk} more\ny = 1\n```\n', 'parts/prose.md': 'Prose.\n'})
+    assert tangle.read_book(root).text == 'x = 1\nprint(x + y)\n'

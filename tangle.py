@@ -74,6 +74,8 @@ INCLUDE_RE = re.compile(r'^[ \t]*(?:(?:`{3,}|~{3,}|:{3,})[ \t]*\{include\}|\.\.[
 OPENING_FENCE_RE = re.compile(r'^ {0,3}(`{3,})[ \t]*[^`\s]')  # a backtick fence with an info string
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
+BLOCK_BREAK_RE = re.compile(r'^[ \t]*\+\+\+', re.MULTILINE)  # where MyST-NB may start a Markdown cell with tags
+LINE_SEPARATORS = '\x0b\x0c\x1c-\x1e\x85\u2028\u2029'  # Python's str.splitlines splits at these, Markdown does not
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
 STATE = '_build/tangle-state.json'  # what the last tangle or stitch wrote (git ignores _build/)
 STATE_VERSION = 1
@@ -90,7 +92,7 @@ class TangleError(Exception):
 
 def shown(text):
     """text with every character a reader cannot see (and every control character) written as U+XXXX."""
-    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
+    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
 
 
 def fence_directive(info):
@@ -470,7 +472,45 @@ def _chapter_chunks(parser, text, rel, docname):
         raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
                                        '4 spaces, inside HTML, or after an invisible character): '
                                        'start the line with ```{chunk}')
+    if chunks:
+        notebook_cells(parser, text, rel, chunks)
     return chunks
+
+
+def notebook_cells(parser, text, rel, chunks):
+    """Refuse what MyST-NB's cut of a MyST notebook chapter into cells would hide from the book: a chunk in a
+    Markdown cell tagged remove-cell, and a line separator that Python splits at and Markdown does not (MyST-NB
+    cuts the chapter's lines by Markdown's line numbers, so the cells would shift). The cells are MyST-NB's own."""
+    separator = re.search(f'[{LINE_SEPARATORS}]', text)
+    if not separator and not BLOCK_BREAK_RE.search(text):
+        return  # the cells are cut at code cells only, and no Markdown cell has tags: nothing is hidden or shifted
+    from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+    if not is_myst_markdown_notebook(text):
+        return  # a plain Markdown page: MyST reads it whole
+    if separator:
+        raise TangleError(rel, text.count('\n', 0, separator.start()) + 1,
+                          f'line separator {shown(separator.group())} in a notebook chapter: MyST-NB would split '
+                          'the line there and cut the chapter into cells at the wrong lines, so a chunk could '
+                          'vanish from the book: delete it')
+    try:
+        notebook = read_myst_markdown_notebook(text, parser.options.get('myst_config'), add_source_map=True)
+    except Exception as err:  # noqa: BLE001  MyST-NB's own refusal (cell metadata, front matter), whatever its type
+        why = (str(err).strip() or type(err).__name__).splitlines()[0]
+        raise TangleError(rel, 1, f'MyST-NB cannot read it as a notebook: {why}') from None
+    starts = notebook.metadata['source_map'] + [text.count('\n') + 1]
+    for cell, start, end in zip(notebook.cells, starts, starts[1:]):
+        tags = cell.metadata.get('tags', [])
+        try:
+            removed = 'remove_cell' in tags or 'remove-cell' in tags  # MyST-NB's test, as it writes it
+        except TypeError:
+            raise TangleError(rel, start, f'cell tags {shown(repr(tags))} are not a list') from None
+        if cell.cell_type != 'markdown' or not removed:
+            continue
+        for chunk in chunks:
+            if start <= chunk.body_line - 2 < end:
+                raise TangleError(rel, chunk.body_line - 1, f"chunk '{chunk.name}' is in a Markdown cell tagged "
+                                                            f'remove-cell (the +++ at line {start}), which the book '
+                                                            'drops: remove the tag, or end the cell before the chunk')
 
 
 def notebook_chunks(path, rel):

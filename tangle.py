@@ -4,6 +4,8 @@ The chapters are the source. A *chunk* is a fenced block whose info string is ``
 its body is exactly some lines of microgpt.py. Chunks are joined in the order of ``_toc.yml``
 (read with Jupyter Book's own TOC parser), then in page order (read with MyST's own Markdown
 parser), so the book and this file can never disagree about what a chunk is or what comes first.
+A chunk the book would render but this file cannot read as the book does (from an {include}, in {eval-rst}
+or an .rst chapter, in a Markdown cell that MyST-NB drops or would cut elsewhere) is refused at its line.
 
 Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad input)::
 

@@ -7,6 +7,10 @@ chunk syntax, or after a fence left open. Sphinx reads each book with MyST, as t
 does, and a stand-in for the chunk directive records every chunk it would render. tangle.py reads
 the same book. Either tangle.py refuses the book (exit 2, `file:line`), or the chunks it reads are
 exactly the chunks Sphinx renders, in the same order, with the same lines.
+
+Then the chunks the book renders but tangle cannot read as written (an included file's, one in {eval-rst}
+or an .rst chapter, one in a Markdown cell MyST-NB drops or shifts, read with MyST-NB as the parser): Sphinx
+is shown to render them so, and tangle.py refuses each at its chapter's line.
 """
 
 import io
@@ -168,3 +172,53 @@ def test_well_formed_books_are_read_and_agree(recorder, tmp_path):
 def test_the_cases_that_once_disagreed_are_refused(a_md, recorder, tmp_path):
     """Each of these once made tangle.py read something other than what the book renders."""
     assert compare(write(tmp_path, a_md, '# B\n'), recorder) == 'refused'
+
+
+NB = '---\njupytext:\n  text_representation:\n    format_name: myst\n---\n'  # front matter: MyST-NB reads it as a notebook
+CONF_RST = CONF.replace("source_suffix = {'.md': 'markdown'}", "source_suffix = {'.md': 'markdown', '.rst': 'restructuredtext'}")
+CONF_NB = CONF.replace("'myst_parser'", "'myst_nb'").replace("source_suffix = {'.md': 'markdown'}\n",
+                                                             "nb_execution_mode = 'off'\n")
+ONE = '# A\n\n```{chunk} one\nx = 1\n```\n'
+TWO = '```{chunk} two\ny = 2\n```\n'
+
+
+def write_files(root, conf, files):
+    """A book under root: Sphinx's conf.py, the TOC, config and index, and the given files."""
+    for name, text in {'conf.py': conf, '_toc.yml': TOC, '_config.yml': CONFIG, 'index.md': '# Home\n',
+                       'b.md': '# B\n', **files}.items():
+        if text is not None:
+            (root / name).write_text(text, encoding='utf-8')
+    return root
+
+
+@pytest.mark.parametrize('conf, files, rendered', [
+    pytest.param(CONF, {'a.md': ONE + '\n```{include} more.txt\n```\n', 'more.txt': TWO},
+                 [('a', 'one', ['x = 1']), ('a', 'two', ['y = 2'])], id='chunk-in-an-included-file'),
+    pytest.param(CONF, {'a.md': ONE + '\n```{eval-rst}\n.. chunk:: two\n\n   y = 2\n```\n'},
+                 [('a', 'one', ['x = 1']), ('a', 'two', ['y = 2'])], id='chunk-directive-in-eval-rst'),
+    pytest.param(CONF_RST, {'a.md': ONE, 'b.md': None, 'b.rst': 'B\n=\n\n.. chunk:: two\n\n   y = 2\n'},
+                 [('a', 'one', ['x = 1']), ('b', 'two', ['y = 2'])], id='chunk-directive-in-an-rst-chapter'),
+    pytest.param(CONF_NB, {'a.md': NB + ONE + '\n+++ {"tags": ["remove-cell"]}\n\n' + TWO},
+                 [('a', 'one', ['x = 1'])], id='chunk-in-a-removed-markdown-cell'),
+    pytest.param(CONF_NB, {'a.md': NB + '# A\u2028more\n\n```{code-cell} python\n1\n```\n\n' + TWO},
+                 [], id='line-separator-shifts-the-cells'),
+])
+def test_what_tangle_cannot_read_as_the_book_does_is_refused(conf, files, rendered, recorder, tmp_path):
+    """The book renders chunks here that tangle would not read as written (or drops one it would): refused."""
+    root = write_files(tmp_path, conf, files)
+    assert sphinx_chunks(root, root / '_build') == rendered  # what the book does, shown
+    with pytest.raises(tangle.TangleError, match=r'^(a\.md|b\.rst):\d+: '):
+        tangle.read_book(root)
+
+
+@pytest.mark.parametrize('conf, files', [
+    pytest.param(CONF, {'a.md': ONE + '\n```{include} more.txt\n:literal:\n```\n', 'more.txt': TWO},
+                 id='include-shown-as-code'),
+    pytest.param(CONF_NB, {'a.md': NB + ONE + '\n+++ {"tags": ["remove-cell"]}\n\nHidden.\n\n+++\n\n'
+                                   '```{code-cell} python\n:tags: [remove-cell]\n1\n```\n\n' + TWO},
+                 id='notebook-cells-hiding-no-chunk'),
+    pytest.param(CONF, {'a.md': '# A\u2028more\n\n```{chunk} one\nx = 1\n```\n'}, id='line-separator-in-a-plain-page'),
+])
+def test_includes_and_notebook_cells_that_hide_no_chunk_agree(conf, files, recorder, tmp_path):
+    """The same constructs, where the book renders every chunk as written: tangle reads the same chunks."""
+    assert compare(write_files(tmp_path, conf, files), recorder) == 'agreed'

@@ -13,6 +13,7 @@ or an .rst chapter, one in a Markdown cell MyST-NB drops or shifts, read with My
 is shown to render them so, and tangle.py refuses each at its chapter's line.
 """
 
+import copy
 import io
 import sys
 import textwrap
@@ -99,11 +100,16 @@ def chapter(draw, prefix):
 def sphinx_chunks(root, outdir):
     """(docname, name, lines) of every chunk directive Sphinx runs while reading the book under root."""
     from sphinx.application import Sphinx
+    from sphinx.config import Config
     from sphinx.util.docutils import docutils_namespace, patch_docutils
-    with patch_docutils(str(root)), docutils_namespace():  # the recording directive is not left registered
-        app = Sphinx(str(root), str(root), str(outdir), str(outdir / '.doctrees'), 'dummy',
-                     status=None, warning=io.StringIO(), freshenv=True)
-        app.build()
+    suffixes = copy.deepcopy(Config.config_values['source_suffix'])  # MyST-NB adds its own to Sphinx's default
+    try:
+        with patch_docutils(str(root)), docutils_namespace():  # the recording directive is not left registered
+            app = Sphinx(str(root), str(root), str(outdir), str(outdir / '.doctrees'), 'dummy',
+                         status=None, warning=io.StringIO(), freshenv=True)
+            app.build()
+    finally:
+        Config.config_values['source_suffix'] = suffixes
     return [(docname, name, strip_blank_end(lines)) for docname, name, lines in app.rendered]
 
 

@@ -10,7 +10,9 @@ exactly the chunks Sphinx renders, in the same order, with the same lines.
 
 Then the chunks the book renders but tangle cannot read as written (an included file's, one in {eval-rst}
 or an .rst chapter, one in a Markdown cell MyST-NB drops or shifts, read with MyST-NB as the parser): Sphinx
-is shown to render them so, and tangle.py refuses each at its chapter's line.
+is shown to render them so, and tangle.py refuses each at its chapter's line. And random MyST notebook
+chapters (cell breaks tagged remove-cell or not, code cells, line separators), read by Sphinx with MyST-NB
+as the book's build reads them: refused, or the same chunks.
 """
 
 import copy
@@ -228,3 +230,29 @@ def test_what_tangle_cannot_read_as_the_book_does_is_refused(conf, files, render
 def test_includes_and_notebook_cells_that_hide_no_chunk_agree(conf, files, recorder, tmp_path):
     """The same constructs, where the book renders every chunk as written: tangle reads the same chunks."""
     assert compare(write_files(tmp_path, conf, files), recorder) == 'agreed'
+
+
+@st.composite
+def notebook_chapter(draw, prefix):
+    """A MyST notebook chapter: blocks as above, between cell breaks (tagged or not), code cells and line separators."""
+    parts = []
+    for i in range(draw(st.integers(1, 4))):
+        cut = draw(st.sampled_from(['', '', '+++', '+++ {"tags": ["remove-cell"]}', '+++ {"tags": ["remove_cell"]}',
+                                    '+++ {"tags": ["other"]}', '```{code-cell} python\n1\n```',
+                                    '```{code-cell} python\n:tags: [remove-cell]\n1\n```', 'A line\u2028split',
+                                    'A form\x0cfeed']))
+        if cut and not (cut[0] == 'A' and draw(st.integers(0, 3))):  # a line separator, less often: it refuses all
+            parts.append(cut)
+        plain = [f'```{{chunk}} {prefix}{i}', f'{prefix}{i}_x = {i}', '```']
+        parts.append('\n'.join(plain if draw(st.booleans()) else draw(block(f'{prefix}{i}'))))
+    return NB + '# Chapter\n\n' + '\n\n'.join(parts) + '\n'
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(a_md=notebook_chapter('a'), b_md=notebook_chapter('b'))
+def test_in_notebook_chapters_tangle_reads_exactly_the_chunks_myst_nb_renders_or_refuses(a_md, b_md, recorder,
+                                                                                        tmp_path_factory):
+    """Over random MyST notebook chapters read by MyST-NB: refused at a chapter line, or the same chunks."""
+    root = write_files(tmp_path_factory.mktemp('book'), CONF_NB, {'a.md': a_md, 'b.md': b_md})
+    event(compare(root, recorder))

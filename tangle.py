@@ -559,12 +559,22 @@ def included_chunks(root, path, rel, text, line=None, seen=()):
             name = str(included)
         inner = read_chapter(included, name)
         for at, inner_line in enumerate(inner.split('\n'), 1):
-            if CHUNK_FENCE_RE.match(inner_line) or RST_CHUNK_RE.match(inner_line):
+            if (CHUNK_FENCE_RE.match(inner_line) or RST_CHUNK_RE.match(inner_line)) and \
+                    not (line is None and path.suffix == '.md' and shown_as_code(root, text, number)):
                 raise TangleError(rel, line or number, f'include of {shown(name)}, whose line {at} is a chunk fence: '
                                                        'the book would render the chunk here, but tangle reads a '
                                                        'chunk only where a chapter writes it: move the chunk into '
                                                        'the chapter')
         included_chunks(root, included, rel, inner, line or number, (*seen, path.resolve()))
+
+
+def shown_as_code(root, text, number):
+    """Whether line number of a Markdown chapter lies inside a fence the book shows as code (an example)."""
+    for token in markdown_parser(root).parse(text):
+        if token.type == 'fence' and token.map and token.map[0] + 1 < number <= token.map[1] and \
+                (fence_directive(token.info) or 'code') in LITERAL_DIRECTIVES | {'code'}:
+            return True
+    return False
 
 
 def read_book(root=ROOT, texts=None):

@@ -266,3 +266,10 @@ def test_a_notebook_chapter_with_cells_is_read_as_before_when_no_chunk_is_hidden
             '```{code-cell} python\n:tags: [remove-cell]\n1\n```\n\n```{chunk} more\nz = 3\n```\n')
     root = book_with(tmp_path, {'a.md': a_md, 'b.md': '# B\u2028more\n\n```{chunk} second\nprint(x + y)\n```\n'})
     assert tangle.read_book(root).text == 'x = 1\nz = 3\nprint(x + y)\n'
+
+
+def test_an_include_shown_inside_a_code_example_is_not_refused(tmp_path):
+    """```{include}``` written inside a plain fence is an example: the book shows it, and includes nothing."""
+    root = book_with(tmp_path, {'a.md': chunk_a('x = 1\n') + '\n````markdown\n```{include} more.txt\n```\n````\n',
+                                'more.txt': '```{chunk} more\ny = 1\n```\n'})
+    assert tangle.read_book(root).text == 'x = 1\nprint(x + y)\n'

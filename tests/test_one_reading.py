@@ -222,6 +222,8 @@ def test_what_tangle_cannot_read_as_the_book_does_is_refused(conf, files, render
 @pytest.mark.parametrize('conf, files', [
     pytest.param(CONF, {'a.md': ONE + '\n```{include} more.txt\n:literal:\n```\n', 'more.txt': TWO},
                  id='include-shown-as-code'),
+    pytest.param(CONF, {'a.md': ONE + '\n````markdown\n```{include} more.txt\n```\n````\n', 'more.txt': TWO},
+                 id='include-inside-a-code-example'),
     pytest.param(CONF_NB, {'a.md': NB + ONE + '\n+++ {"tags": ["remove-cell"]}\n\nHidden.\n\n+++\n\n'
                                    '```{code-cell} python\n:tags: [remove-cell]\n1\n```\n\n' + TWO},
                  id='notebook-cells-hiding-no-chunk'),

@@ -474,8 +474,7 @@ def _chapter_chunks(parser, text, rel, docname):
         raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
                                        '4 spaces, inside HTML, or after an invisible character): '
                                        'start the line with ```{chunk}')
-    if chunks:
-        notebook_cells(parser, text, rel, chunks)
+    notebook_cells(parser, text, rel, chunks)  # even with no chunk: a shifted cut could make an example one
     return chunks
 
 

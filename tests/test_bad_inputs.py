@@ -164,6 +164,11 @@ BAD = [
                    'the chapter into cells at the wrong lines, so a chunk could vanish from the book: delete it',
                    id=f'line-separator-{shown}-in-a-notebook')
       for sep, shown in (('\u2028', 'U+2028'), ('\x85', 'U+0085'), ('\x0c', 'U+000C'))),
+    pytest.param({'a.md': NB + '# A\u2028more\n\n```{code-cell} python\n1\n```\n\n````markdown\n```{chunk} shown\n'
+                          'y = 1\n```\n````\n'},
+                 'a.md:6: line separator U+2028 in a notebook chapter: MyST-NB would split the line there and cut '
+                 'the chapter into cells at the wrong lines, so a chunk could vanish from the book: delete it',
+                 id='line-separator-in-a-notebook-whose-only-chunk-is-an-example'),
     # configuration and table of contents of the wrong shape
     pytest.param({'_config.yml': '- parse\n- x\n'}, '_config.yml:1: must be a mapping of settings (key: value), not list',
                  id='config-a-list'),

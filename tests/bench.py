@@ -185,17 +185,17 @@ def bench_inpage(per_step):
         'the playground\'s "Invent names": the first press starts Python and loads the model')
 
 
-def bench_runs(copy):
+def bench_runs(copy, data):
     """Each run the cold build trained (the program and every variant of runtime.VARIANTS): its CPU seconds
     and wall seconds (the build trains runtime.PARALLEL_RUNS at a time, beside its own pages), from the cache."""
     import json
     import runtime
     cache = copy / '_build' / 'microgpt-run'
-    runs = {'the program': tangle.trained_run(copy)} if any(cache.glob('run-*.json')) else {}
-    for name in runtime.VARIANTS:
-        path = runtime.cache_path('run', name, copy)
+    runs = {}
+    for name in (None, *runtime.VARIANTS):  # read from the cache the build wrote (the same names data)
+        path = runtime.cache_path('run', name, copy, data)
         if path.exists():
-            runs[name] = json.loads(path.read_text(encoding='utf-8'))
+            runs[name or 'the program'] = json.loads(path.read_text(encoding='utf-8'))
     for name, run in runs.items():
         say(f'  run of {name}: CPU / wall', f"{run['cpu_seconds']:.0f} / {run['seconds']:.0f} s",
             f'cpu_seconds, seconds in {cache.relative_to(copy)}/run-*.json')
@@ -269,7 +269,7 @@ def bench_builds(tmp, data):
     build = [JUPYTER_BOOK, 'build', '.', '-W', '-n', '--keep-going']
     cold = timed(build, copy, env)
     say('cold HTML build (trains every run once)', f'{cold:.1f} s', 'jupyter-book build . -W -n --keep-going')
-    bench_runs(copy)
+    bench_runs(copy, data)
     lesson = copy / 'book' / '00-big-picture' / '01-inventing-names.md'
     lesson.write_text(lesson.read_text(encoding='utf-8') + '\nOne more paragraph, to rebuild.\n', encoding='utf-8')
     warm = timed(build, copy, env)

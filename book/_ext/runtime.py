@@ -642,21 +642,23 @@ def _timings_main(root, data):
 
 
 def prepare(root=ROOT, variants=()):
-    """Make the timing, the main run and the runs of the given variants, PARALLEL_RUNS trainings at a time
-    (each in its own Python); a run that fails is left for the page that needs it to make again and show."""
+    """Make the timing (first, alone), then the main run and the runs of the given variants, PARALLEL_RUNS
+    trainings at a time (each in its own Python); a run that fails is left for the page that needs it to make
+    again and show."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def main_first():
-        timings(root)
-        trained_run(root)
+    try:
+        timings(root)  # first and alone: a measurement of speed taken beside trainings would carry their load
+    except Exception:
+        pass
 
     def one(variant):
         try:
-            variant_run(variant, root)
+            trained_run(root) if variant is None else variant_run(variant, root)
         except Exception:
             pass
     with ThreadPoolExecutor(PARALLEL_RUNS, thread_name_prefix='microgpt-run') as pool:
-        jobs = [pool.submit(main_first)] + [pool.submit(one, v) for v in variants]
+        jobs = [pool.submit(one, v) for v in (None, *variants)]
         for job in jobs:
             try:
                 job.result()

@@ -708,13 +708,21 @@ def line_opcodes(old, new):
     return merged
 
 
+def kept_between(kept, first, last):
+    """Whether a sorted list of edited line indexes holds one between first and last."""
+    import bisect
+    at = bisect.bisect_right(kept, first)
+    return at < len(kept) and kept[at] < last
+
+
 def find_move(old, edited, owner, goes_to, removals, additions):
     """(old index, edited index, size) of the first block of lines deleted in one chunk and inserted in another,
     else None. In time linear in the lines changed (plus the pairs of equal written lines among them).
 
     A move is a run of at least MOVE_MIN lines, not all blank, equal in a deleted and an inserted range, whose
     chunks differ; or the written (non-blank) lines of a deleted range of MOVE_MIN or more lines, found in a row
-    among the written lines of an inserted range that goes to other chunks (difflib may align a blank line apart).
+    among the inserted written lines, with no kept written line between them, going to other chunks (difflib
+    may align a blank line of the block apart, or keep it and so split the block in two inserted ranges).
     """
     added_at = {}  # written line -> its places in the inserted ranges: (range index, position in edited)
     for r, (j1, j2) in enumerate(additions):
@@ -739,18 +747,22 @@ def find_move(old, edited, owner, goes_to, removals, additions):
                 targets = {goes_to[k] and goes_to[k].name for k in range(start_j, start_j + size)}
                 if size >= MOVE_MIN and sources != targets:
                     found.append((start_j, start_i, size))
-    written, place = {}, {}  # the written lines of each inserted range; the place of each among them
-    for r, (j1, j2) in enumerate(additions):
-        written[r] = [j for j in range(j1, j2) if edited[j].strip()]
-        place.update((j, n) for n, j in enumerate(written[r]))
+    # The written lines of all inserted ranges in order, and the place of each among them. A kept blank line
+    # may split one moved block into two inserted ranges (difflib aligned it with a blank line of the block);
+    # a kept written line between two of them ends the block.
+    written = [j for j1, j2 in additions for j in range(j1, j2) if edited[j].strip()]
+    place = {j: n for n, j in enumerate(written)}
+    inserted = {j for j1, j2 in additions for j in range(j1, j2)}
+    kept_written = [j for j in range(len(edited)) if edited[j].strip() and j not in inserted]
     for i1, i2 in removals:
         gone = [line for line in old[i1:i2] if line.strip()]
         if i2 - i1 < MOVE_MIN or not gone:
             continue
         owners = {owner[k].name for k in range(i1, i2) if old[k].strip()}
-        for r, j in added_at.get(gone[0], ()):
-            run = written[r][place[j]:place[j] + len(gone)]
-            if [edited[k] for k in run] == gone and {goes_to[k] and goes_to[k].name for k in run} != owners:
+        for _, j in added_at.get(gone[0], ()):
+            run = written[place[j]:place[j] + len(gone)]
+            if ([edited[k] for k in run] == gone and {goes_to[k] and goes_to[k].name for k in run} != owners
+                    and not kept_between(kept_written, run[0], run[-1])):
                 found.append((run[0], i1 + next(k for k in range(i2 - i1) if old[i1 + k].strip()), run[-1] - run[0] + 1))
     if not found:
         return None

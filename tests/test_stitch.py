@@ -476,6 +476,22 @@ def test_a_block_moved_to_another_chunk_is_always_refused(real_book, data, capsy
         assert 'moved here from chunk' in err or 'would be left empty' in err, err
 
 
+def test_a_block_whose_blank_line_difflib_keeps_elsewhere_is_still_a_move(real_book, tmp_path, capsys):
+    """Found by the property above on CI: the program's first three lines (docstring, blank, `import gc`) moved
+    after the line that prints the count of names. difflib keeps the block's blank line as the blank line
+    already there, which splits the insertion in two, and stitch used to put the block into 'load-names'."""
+    book = real_book[1]
+    first = book.chunks[0]
+    block = book.lines[:3]
+    assert block[1] == '' and block[0].strip() and block[2].strip() and len(first.lines) > 4, block
+    to = next(n for n, line in enumerate(book.lines) if line.startswith("print(f'names:")) + 1
+    assert book.lines[to] == '' and book.chunk('load-names').start - 1 < to, book.lines[to - 1:to + 1]
+    lines = book.lines[3:to] + block + book.lines[to:]
+    root = fresh_copy(real_book, tmp_path)
+    err, _ = stitched_or_refused(root, book, ''.join(line + '\n' for line in lines), capsys)
+    assert f"lines {to - 2}\u2013{to} were moved here from chunk '{first.name}'" in err, err
+
+
 def test_the_real_book_is_a_fixed_point_of_tangle_then_stitch(real_book, tmp_path, capsys):
     """Stitching the real book's own tangle changes nothing and says so."""
     root = fresh_copy(real_book, tmp_path)

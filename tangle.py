@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parent
 # The runtime of the executed cells (load, the cached runs and variants, timings) and the book's data types live
 # in book/_ext/runtime.py, which the page's Python receives as is; tangle re-exports them for the cells.
 sys.path.insert(0, str(ROOT / 'book' / '_ext'))
-from runtime import (Book, Chunk, DATA_ENV, PROGRAM, SNAPSHOT_STEPS, TIMED_NAMES, TRAINING_CHUNK,  # noqa: E402,F401
-                     VARIANTS, line_span, load, names_file, program, resolve_lines, timings, trained_run,
-                     variant_diff, variant_run)
+from runtime import (Book, Chunk, DATA_ENV, PROGRAM, SECOND_BLOCK, SNAPSHOT_STEPS, TIMED_NAMES,  # noqa: E402,F401
+                     TRAINING_CHUNK, VARIANTS, line_span, load, names_file, program, resolve_lines,
+                     snapshot_run, timings, trained_run, variant_diff, variant_run)
 import runtime  # noqa: E402
 
 TOC = '_toc.yml'

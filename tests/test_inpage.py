@@ -265,7 +265,7 @@ def test_the_page_gets_the_runtime_as_is_and_runs_the_program_as_the_build_does(
     shutil.copyfile(tangle.names_file(REPO), data / 'names.txt')
     script = ('import tangle, runtime; assert runtime.IN_PAGE; m = tangle.load("sample-names", trained=True); '
               'print(m.output); print(tangle.variant_run("seed-1")["heldout"]); '
-              'print(tangle.load("parameters", variant="two-layers").n_layer)')
+              'print(tangle.load("parameters", variant=tangle.SECOND_BLOCK).n_layer)')
     done = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={k: v for k, v in os.environ.items() if k != 'MICROGPT_NAMES'})
     assert done.returncode == 0, done.stderr
@@ -281,6 +281,9 @@ def test_the_site_holds_the_runtime_byte_for_byte(site):
     assert shipped.read_bytes() == (REPO / 'book' / '_ext' / 'runtime.py').read_bytes()
     files = json.loads((site / '_inpage' / 'files.json').read_text(encoding='utf-8'))
     assert ['runtime.py', '/book/book/_ext/runtime.py'] in files
+    assert ['snapshots.json', '/book/_inpage/snapshots.json'] in files  # lesson 29 reads it, as the build does
+    snapshots = json.loads((site / '_inpage' / 'snapshots.json').read_text(encoding='utf-8'))
+    assert snapshots == tangle.snapshot_run(REPO)
     variants = json.loads((site / '_inpage' / 'variants.json').read_text(encoding='utf-8'))
     assert set(variants) == set(tangle.VARIANTS) and all('state_dict' not in run for run in variants.values())
 

@@ -62,7 +62,7 @@ def test_each_variant_has_its_own_cache_key_and_the_real_program_its_own():
 
 
 def test_a_variant_loads_as_the_program_with_its_change():
-    two = tangle.load('parameters', variant='two-layers')
+    two = tangle.load('parameters', variant=runtime.SECOND_BLOCK)
     assert two.n_layer == 2 and len(two.params) > len(tangle.load('parameters').params)
     plain = tangle.load('adam', variant='sgd-0.1')
     p = plain.params[0]
@@ -120,3 +120,28 @@ def test_a_knockout_uses_the_programs_trained_weights_with_the_change():
     assert knocked.name_loss(name).data != pytest.approx(real['heldout_losses'][0])
     with pytest.raises(ValueError, match="weights is 'variant' or 'program'"):
         tangle.load('name-loss', trained=True, variant='no-mlp', weights='mine')
+
+
+@needs_names
+def test_the_snapshots_are_measured_once_as_the_run_measures_its_final_weights():
+    """snapshot_run: for each kept step, the held-out losses and samples the run would give with those weights;
+    the final step's are the run's own; a second call reads the same cache."""
+    run, measured = tangle.trained_run(), tangle.snapshot_run()
+    assert measured['steps'] == [str(s) for s in runtime.SNAPSHOT_STEPS]
+    final = str(run['num_steps'])
+    assert measured['heldout_losses'][final] == run['heldout_losses']
+    assert measured['samples_by_temperature'][final] == run['samples_by_temperature']
+    m = tangle.load('sample-names', trained=50)
+    assert m.name_loss(run['heldout_names'][1]).data == measured['heldout_losses']['50'][1]
+    import random
+    random.seed(runtime.SAMPLE_SEED)
+    assert [m.generate(0.5) for _ in range(3)] == measured['samples_by_temperature']['50']['0.5'][:3]
+    assert measured['heldout_losses']['0'] != measured['heldout_losses']['50']
+    assert tangle.snapshot_run() == measured
+    assert runtime.cache_path('snapshots').is_file()
+
+
+def test_the_second_block_is_a_change_the_build_does_not_train():
+    assert runtime.SECOND_BLOCK not in runtime.VARIANTS.values()
+    changed = [line for line in tangle.variant_diff(runtime.SECOND_BLOCK).splitlines() if line.startswith(('-', '+'))]
+    assert [line.split('#')[0].split()[-3:] for line in changed] == [['n_layer', '=', '1'], ['n_layer', '=', '2']]

@@ -16,6 +16,7 @@ What the build writes beside the pages, in _inpage/:
     run.json            the build's one cached training run (trained_run(): weights, snapshots, losses, samples)
     variants.json       the build's runs of the book's variants (variant_run(NAME)), without their weights
     timings.json        the build's one timing (timings())
+    snapshots.json      what the run's weights after each kept step do (snapshot_run())
     names.txt           the names data the build used (makemore's, MIT licence)
     NOTICE.txt          what the folder redistributes and under which licences
     pagert.py           the runner of cells and the playground's functions
@@ -160,6 +161,7 @@ def on_build_finished(app, exception):
     (out / 'run.json').write_text(json.dumps(tangle.trained_run(root)), encoding='utf-8')
     (out / 'variants.json').write_text(json.dumps(page_variants(root)), encoding='utf-8')
     (out / 'timings.json').write_text(json.dumps(tangle.timings(root)), encoding='utf-8')
+    (out / 'snapshots.json').write_text(json.dumps(tangle.snapshot_run(root)), encoding='utf-8')
     shutil.copyfile(tangle.names_file(root), out / 'names.txt')
     (out / 'NOTICE.txt').write_text(NOTICE, encoding='utf-8')
     shutil.copyfile(HERE / 'pagert.py', out / 'pagert.py')
@@ -169,7 +171,8 @@ def on_build_finished(app, exception):
     files = [[name, f'/book/{name}'] for name in ('tangle.py', 'microgpt.py')]
     files.append(['runtime.py', '/book/book/_ext/runtime.py'])  # where it is in a checkout, as it is there
     files += [[name, f'/book/_inpage/{name}'] for name in
-              ('pagert.py', 'book.json', 'run.json', 'variants.json', 'timings.json', 'names.txt', 'labels.json')]
+              ('pagert.py', 'book.json', 'run.json', 'variants.json', 'timings.json', 'snapshots.json', 'names.txt',
+               'labels.json')]
     for name in BOOK_FILES:
         shutil.copyfile(root / name, out / name.lstrip('_'))
         files.append([name.lstrip('_'), f'/book/{name}'])

@@ -263,14 +263,15 @@ def _always_true(statements, test, trials=200):
                 for s in stmt.body):
             functions.add(stmt.name)
             setup.append(stmt)
-        elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+        elif isinstance(stmt, ast.Assign):
             value = stmt.value.body if isinstance(stmt.value, ast.Lambda) else stmt.value
-            if _pure(value, functions):
+            if all(isinstance(t, ast.Name) for t in stmt.targets) and _pure(value, functions):
                 if isinstance(stmt.value, ast.Lambda):
                     functions |= {t.id for t in stmt.targets}
                 setup.append(stmt)
-            else:   # computed by the program: an input, whatever the page set it to before
-                setup = [s for s in setup if not _names_given(s) & {t.id for t in stmt.targets}]
+            else:   # computed some other way: an input, whatever the page set it to before
+                setup = [s for s in setup if not _names_given(s) & _names_given(stmt)]
+                functions -= _names_given(stmt)
     if not all(_pure(side, functions) for c in _compares(test) for side in [c.left, *c.comparators]):
         return False
     needed, kept = _loaded(test), []
@@ -288,12 +289,14 @@ def _always_true(statements, test, trials=200):
     check = compile(ast.fix_missing_locations(ast.Expression(test)), '<claim>', 'eval')
     rng = random.Random(0)
 
-    def number():
-        return rng.gauss(0, 1) * 10 ** rng.uniform(-3, 3)
-    for kind in ('number', 'list'):
+    def number(signed):
+        size = 10 ** rng.uniform(-3, 3)
+        return rng.gauss(0, 1) * size if signed else rng.random() * size
+    tried = False
+    for kind, signed in (('number', True), ('number', False), ('list', True), ('list', False)):
         for _ in range(trials):
-            space = {'math': math, **{n: number() if kind == 'number' else
-                                      [number() for _ in range(rng.randint(1, 200))] for n in inputs}}
+            space = {'math': math, **{n: number(signed) if kind == 'number' else
+                                      [number(signed) for _ in range(rng.randint(1, 200))] for n in inputs}}
             try:
                 exec(code, space)
                 if not eval(check, space):
@@ -301,8 +304,8 @@ def _always_true(statements, test, trials=200):
             except Exception:
                 break              # these inputs do not fit; try the next kind
         else:
-            return True
-    return False
+            tried = True
+    return tried
 
 
 def _names_given(stmt):
@@ -324,7 +327,9 @@ def weak_claims(source, before=''):
     asserts = [n for n in ast.walk(tree) if isinstance(n, ast.Assert)]
     found = []
     for k, (line, words) in enumerate(starts):
-        end = starts[k + 1][0] if k + 1 < len(starts) else len(lines) + 1
+        # a claim's asserts run to the next claim that has asserts of its own (stacked claims share them)
+        later = [start for start, _ in starts[k + 1:]] + [len(lines) + 1]
+        end = next(e for e in later if any(a.lineno < e for a in asserts if a.lineno > line) or e == later[-1])
         mine = [a for a in asserts if line < a.lineno < end]
         if not mine:
             continue
@@ -438,3 +443,11 @@ def test_each_claim_is_judged_by_its_own_asserts():
     cell = _cell('# claim: the model has four heads', 'assert mg.n_head == 4',
                  '# claim: the optimizer microgpt uses', 'assert "def adam_step" in program')
     assert [words for words, _ in weak_claims(cell)] == ['the optimizer microgpt uses']
+
+
+def test_stacked_claims_share_the_asserts_below_them():
+    """Two claim lines in a row are both judged by the asserts that follow them."""
+    cell = _cell('# claim: the model has four heads', '# claim: the optimizer microgpt uses',
+                 'assert "def adam_step" in program')
+    assert len(weak_claims(cell)) == 2
+    assert not weak_claims(cell.replace('"def adam_step" in program', 'mg.n_head == 4'))

@@ -433,13 +433,18 @@ def variant_run(variant, root=ROOT, data=None):
 def timings(root=ROOT, data=None):
     """One measurement of the program's speed, shared by every page that cites a time; cached like trained_run.
 
-    Measured once per program and data in a fresh Python, on the program through its Adam step: after
-    one warm-up name, each of TIMED_NAMES names is put through one training step (forward, backward,
-    adam_step) with the garbage collector off and then again with it on, the weights put back each time.
-    Returned: the medians over those names of the forward pass, the backward pass, the step with the
-    collector off and on, the seconds inside the collector, and the ratios backward/forward and
-    collector/step (each the median of the names' own ratios); the mean collections of each generation
-    and objects the collector freed per step. Seconds are floats; the names are listed.
+    Measured once per program and data in a fresh Python (TIMINGS_FORMAT, not RUN_FORMAT, is in its cache key),
+    on the program through its Adam step. First the program's own training loop, all its steps, with the
+    collector off as the program has it: 'loop_seconds' (on the clock), 'loop_cpu_seconds' and 'loop_steps'.
+    Then, after one warm-up name, each of TIMED_NAMES names is put through one training step (forward,
+    backward, adam_step) with the garbage collector off and then again with it on, the weights put back each
+    time, TIMED_REPEATS times; each figure of a name is its fastest repeat. Returned: the medians over those
+    names of the forward pass, the backward pass, the step with the collector off and on and the seconds
+    inside the collector; 'backward_over_forward' (the median backward over the median forward, as printed
+    side by side) and 'gc_share' (the median seconds inside the collector over the median step with it on);
+    the mean collections of each generation and objects the collector freed per step; each name's forward and
+    backward seconds; and the machine it ran on ('machine': its fields, 'machine_text': one phrase for the
+    prose). Seconds are floats; the names are listed.
     """
     if IN_PAGE:
         return _json('timings.json')
@@ -448,10 +453,13 @@ def timings(root=ROOT, data=None):
 
 def cache_path(kind, variant=None, root=ROOT, data=None):
     """Where the run (or timing) of the program with the variant's change is cached: the key is the hash of
-    RUN_FORMAT and what every run measures (the constants above), the changed program and the names data."""
+    RUN_FORMAT and what every run measures (the constants above), the changed program and the names data; for
+    the timing, TIMINGS_FORMAT and its own constants in place of the run's."""
     book = program(variant, read_book(root))
     data = Path(data) if data else names_file(root)
     measures = (RUN_FORMAT, SNAPSHOT_STEPS, HELDOUT_FROM, HELDOUT_COUNT, SAMPLE_COUNT, SAMPLE_TEMPERATURES, SAMPLE_SEED)
+    if kind == 'timings':  # the timing has a format of its own: changing it never trains a run again
+        measures = ('timings', TIMINGS_FORMAT, TIMED_NAMES, TIMED_REPEATS)
     key = hashlib.sha256(f'{measures}\n'.encode() + book.text.encode()
                          + (data.read_bytes() if data else b'')).hexdigest()[:16]
     return Path(root) / '_build' / 'microgpt-run' / f'{kind}-{key}.json'
@@ -582,13 +590,41 @@ def _time(variant, root, data, cache):
     _write_atomically(cache, _in_fresh_python('_timings_main', [str(root), str(data or '')], 'timing'))
 
 
+TIMINGS_FORMAT = 2  # part of the timing's cache key (alone: the runs' key does not change with it)
 TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
+TIMED_REPEATS = 3  # each name's step is timed this many times, collector off and on; the fastest is kept
+
+
+def machine():
+    """The machine a measurement runs on, as the runtime can see it: its fields and one phrase for the prose."""
+    import platform
+    model = ''
+    with contextlib.suppress(OSError):
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            model = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
+    fields = {'processor': model or platform.processor() or platform.machine(), 'architecture': platform.machine(),
+              'cpus': os.cpu_count() or 1, 'system': platform.system(),
+              'python': f'{platform.python_implementation()} {platform.python_version()}'}
+    shown = fields['processor'] if fields['architecture'] in fields['processor'] \
+        else f"{fields['processor']} {fields['architecture']}".strip()
+    text = (f"{shown} processor, {fields['cpus']} CPU{'s' if fields['cpus'] != 1 else ''}, {fields['system']}, "
+            f"{fields['python']}")
+    return fields, text
 
 
 def _timings_main(root, data):
     """In a fresh Python: print the measurements timings() returns (JSON), every figure over the same names."""
     import gc
     import statistics
+    loop = {}
+
+    def start_clock(module):  # called just before the training loop runs
+        loop['began'], loop['cpu'] = time.perf_counter(), time.process_time()
+    trained = load(TRAINING_CHUNK, root, data or None, before_training=start_clock)  # the loop is the last chunk run
+    loop_seconds, loop_cpu = time.perf_counter() - loop['began'], time.process_time() - loop['cpu']
+    loop_steps = trained.num_steps
+    del trained
+    gc.collect()
     m = load('adam', root, data or None)
     names = m.docs[:TIMED_NAMES + 1]
     saved = [p.data for p in m.params], list(m.adam_m), list(m.adam_v)
@@ -624,21 +660,29 @@ def _timings_main(root, data):
     gc.disable()
     rows = []
     for name in names:  # the first name only warms up
-        forward, backward, off = one_step(name, False)
-        in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
-        gc.callbacks.append(watch)
-        on = one_step(name, True)[2]
-        gc.callbacks.remove(watch)
-        rows.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
+        repeats = []
+        for _ in range(TIMED_REPEATS):
+            forward, backward, off = one_step(name, False)
+            in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
+            gc.callbacks.append(watch)
+            on = one_step(name, True)[2]
+            gc.callbacks.remove(watch)
+            repeats.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
+        fastest_on = min(repeats, key=lambda r: r[3])  # the collector's figures come with the step they slowed
+        rows.append((min(r[0] for r in repeats), min(r[1] for r in repeats), min(r[2] for r in repeats),
+                     *fastest_on[3:]))
     rows = rows[1:]
     median = lambda i: statistics.median(r[i] for r in rows)
-    print(json.dumps({'names': names[1:], 'forward': median(0), 'backward': median(1),
-            'backward_over_forward': statistics.median(r[1] / r[0] for r in rows),
+    fields, text = machine()
+    print(json.dumps({'names': names[1:], 'repeats': TIMED_REPEATS, 'forward': median(0), 'backward': median(1),
+            'backward_over_forward': median(1) / median(0),
             'step_gc_off': median(2), 'step_gc_on': median(3), 'in_gc_per_step': median(4),
-            'gc_share': statistics.median(r[4] / r[3] for r in rows),
+            'gc_share': median(4) / median(3),
             'collections_per_step': [statistics.mean(r[5][g] for r in rows) for g in range(3)],
             'freed_by_gc_per_step': statistics.mean(r[6] for r in rows),
-            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows]}))
+            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows],
+            'loop_seconds': loop_seconds, 'loop_cpu_seconds': loop_cpu, 'loop_steps': loop_steps,
+            'machine': fields, 'machine_text': text}))
 
 
 def prepare(root=ROOT, variants=()):

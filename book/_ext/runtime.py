@@ -434,8 +434,10 @@ def timings(root=ROOT, data=None):
     """One measurement of the program's speed, shared by every page that cites a time; cached like trained_run.
 
     Measured once per program and data in a fresh Python (TIMINGS_FORMAT, not RUN_FORMAT, is in its cache key),
-    on the program through its Adam step. First the program's own training loop, all its steps, with the
-    collector off as the program has it: 'loop_seconds' (on the clock), 'loop_cpu_seconds' and 'loop_steps'.
+    on the program through its Adam step, in processor time (time.process_time: the seconds the program itself
+    used, which other programs on a busy machine stretch far less than the clock). First the program's own
+    training loop, all its steps, with the collector off as the program has it: 'loop_seconds' (processor
+    time), 'loop_wall_seconds' (on the clock) and 'loop_steps'.
     Then, after one warm-up name, each of TIMED_NAMES names is put through one training step (forward,
     backward, adam_step) with the garbage collector off and then again with it on, the weights put back each
     time, TIMED_REPEATS times; each figure of a name is its fastest repeat. Returned: the medians over those
@@ -590,7 +592,7 @@ def _time(variant, root, data, cache):
     _write_atomically(cache, _in_fresh_python('_timings_main', [str(root), str(data or '')], 'timing'))
 
 
-TIMINGS_FORMAT = 2  # part of the timing's cache key (alone: the runs' key does not change with it)
+TIMINGS_FORMAT = 3  # part of the timing's cache key (alone: the runs' key does not change with it)
 TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
 TIMED_REPEATS = 3  # each name's step is timed this many times, collector off and on; the fastest is kept
 
@@ -616,12 +618,13 @@ def _timings_main(root, data):
     """In a fresh Python: print the measurements timings() returns (JSON), every figure over the same names."""
     import gc
     import statistics
+    clock = time.process_time  # processor time: what the program itself used, whatever else the machine runs
     loop = {}
 
     def start_clock(module):  # called just before the training loop runs
-        loop['began'], loop['cpu'] = time.perf_counter(), time.process_time()
+        loop['wall'], loop['cpu'] = time.perf_counter(), clock()
     trained = load(TRAINING_CHUNK, root, data or None, before_training=start_clock)  # the loop is the last chunk run
-    loop_seconds, loop_cpu = time.perf_counter() - loop['began'], time.process_time() - loop['cpu']
+    loop_wall, loop_cpu = time.perf_counter() - loop['wall'], clock() - loop['cpu']
     loop_steps = trained.num_steps
     del trained
     gc.collect()
@@ -632,9 +635,9 @@ def _timings_main(root, data):
 
     def watch(phase, info):
         if phase == 'start':
-            started[0] = time.perf_counter()
+            started[0] = clock()
         else:
-            in_gc[0] += time.perf_counter() - started[0]
+            in_gc[0] += clock() - started[0]
             collections[info['generation']] += 1
             freed[0] += info['collected']
 
@@ -643,13 +646,13 @@ def _timings_main(root, data):
         gc.collect()
         if collector_on:
             gc.enable()
-        began = time.perf_counter()
+        began = clock()
         loss = m.name_loss(name)
-        middle = time.perf_counter()
+        middle = clock()
         loss.backward()
-        ended = time.perf_counter()
+        ended = clock()
         m.adam_step(0)
-        done = time.perf_counter()
+        done = clock()
         gc.disable()
         del loss
         for p, value in zip(m.params, saved[0]):
@@ -681,7 +684,7 @@ def _timings_main(root, data):
             'collections_per_step': [statistics.mean(r[5][g] for r in rows) for g in range(3)],
             'freed_by_gc_per_step': statistics.mean(r[6] for r in rows),
             'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows],
-            'loop_seconds': loop_seconds, 'loop_cpu_seconds': loop_cpu, 'loop_steps': loop_steps,
+            'loop_seconds': loop_cpu, 'loop_wall_seconds': loop_wall, 'loop_steps': loop_steps,
             'machine': fields, 'machine_text': text}))
 
 

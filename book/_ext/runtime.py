@@ -43,7 +43,7 @@ PROGRAM = 'microgpt.py'
 DATA_ENV = 'MICROGPT_NAMES'
 TRAINING_CHUNK = 'train-loop'  # the chunk that trains; load(trained=True) replaces it by cached weights
 SNAPSHOT_STEPS = (0, 50, 200, 500, 1000)  # the main run keeps the weights after these many steps
-RUN_FORMAT = 3  # part of the cache key: a cached run of an older format is never read
+RUN_FORMAT = 4  # part of the cache key: a cached run of an older format is never read
 HELDOUT_FROM = 2000  # held-out names come from the shuffled list after this position (past every run's training)
 HELDOUT_COUNT = 300  # ... and are the first this many whose spelling occurs once in the file
 SAMPLE_COUNT = 200   # samples each run draws at each of SAMPLE_TEMPERATURES, after the program's own 20
@@ -452,25 +452,37 @@ def snapshot_run(root=ROOT, data=None):
 def timings(root=ROOT, data=None):
     """One measurement of the program's speed, shared by every page that cites a time; cached like trained_run.
 
-    Measured once per program and data in a fresh Python, on the program through its Adam step: after
-    one warm-up name, each of TIMED_NAMES names is put through one training step (forward, backward,
-    adam_step) with the garbage collector off and then again with it on, the weights put back each time.
-    Returned: the medians over those names of the forward pass, the backward pass, the step with the
-    collector off and on, the seconds inside the collector, and the ratios backward/forward and
-    collector/step (each the median of the names' own ratios); the mean collections of each generation
-    and objects the collector freed per step. Seconds are floats; the names are listed.
+    Measured once per program and data in a fresh Python (TIMINGS_FORMAT, not RUN_FORMAT, is in its cache key),
+    in processor time (time.process_time: the seconds the program itself
+    used, which other programs on a busy machine stretch far less than the clock). First the program's own
+    training loop, all its steps, with the collector off as the program has it, timed in the main run itself
+    (trained_run): 'loop_seconds' (processor time), 'loop_wall_seconds' (on the clock) and 'loop_steps'.
+    Then, measured apart: after one warm-up name, each of TIMED_NAMES names is put through one training step (forward,
+    backward, adam_step) with the garbage collector off and then again with it on, the weights put back each
+    time, TIMED_REPEATS times; each figure of a name is its fastest repeat. Returned: the medians over those
+    names of the forward pass, the backward pass, the step with the collector off and on and the seconds
+    inside the collector; 'backward_over_forward' (the median backward over the median forward, as printed
+    side by side) and 'gc_share' (the median seconds inside the collector over the median step with it on);
+    the mean collections of each generation and objects the collector freed per step; each name's forward and
+    backward seconds; and the machine it ran on ('machine': its fields, 'machine_text': one phrase for the
+    prose). Seconds are floats; the names are listed.
     """
     if IN_PAGE:
         return _json('timings.json')
-    return _cached('timings', None, root, data)
+    run = trained_run(root, data)
+    return {**_cached('timings', None, root, data), 'loop_seconds': run['loop_seconds'],
+            'loop_wall_seconds': run['loop_wall_seconds'], 'loop_steps': run['num_steps']}
 
 
 def cache_path(kind, variant=None, root=ROOT, data=None):
     """Where the run (or timing) of the program with the variant's change is cached: the key is the hash of
-    RUN_FORMAT and what every run measures (the constants above), the changed program and the names data."""
+    RUN_FORMAT and what every run measures (the constants above), the changed program and the names data; for
+    the timing, TIMINGS_FORMAT and its own constants in place of the run's."""
     book = program(variant, read_book(root))
     data = Path(data) if data else names_file(root)
     measures = (RUN_FORMAT, SNAPSHOT_STEPS, HELDOUT_FROM, HELDOUT_COUNT, SAMPLE_COUNT, SAMPLE_TEMPERATURES, SAMPLE_SEED)
+    if kind == 'timings':  # the timing has a format of its own: changing it never trains a run again
+        measures = ('timings', TIMINGS_FORMAT, TIMED_NAMES, TIMED_REPEATS)
     key = hashlib.sha256(f'{measures}\n'.encode() + book.text.encode()
                          + (data.read_bytes() if data else b'')).hexdigest()[:16]
     return Path(root) / '_build' / 'microgpt-run' / f'{kind}-{key}.json'
@@ -548,18 +560,21 @@ def _training_main(variant, root, data):
     then measure the held-out loss, draw the samples and print the run as JSON."""
     import random
     variant = json.loads(variant)
-    snapshots = {}
+    snapshots, loop = {}, {}  # the weights kept; the training loop's processor and clock seconds
 
     def keep_snapshots(module):
         adam_step = module.adam_step
-        snapshots['0'] = _weights(module)
         kept = SNAPSHOT_STEPS if variant is None else ()
 
         def adam_step_and_snapshot(step):  # the training loop calls the program's adam_step through this
             adam_step(step)
+            if step + 1 == module.num_steps:  # the loop's last step is done: its time, without the snapshots
+                loop['cpu'], loop['wall'] = time.process_time() - loop['cpu'], time.perf_counter() - loop['wall']
             if step + 1 in kept:
                 snapshots[str(step + 1)] = _weights(module)
         module.adam_step = adam_step_and_snapshot
+        snapshots['0'] = _weights(module)
+        loop['cpu'], loop['wall'] = time.process_time(), time.perf_counter()  # the training loop starts now
 
     book = program(variant, read_book(root))
     m = load(book.chunks[-1].name, root, data or None, before_training=keep_snapshots, variant=variant)
@@ -579,7 +594,8 @@ def _training_main(variant, root, data):
     print(json.dumps({'variant': variant, 'output': m.output, 'state_dict': final, 'snapshots': snapshots,
                       'num_steps': m.num_steps, 'heldout_names': held, 'heldout_losses': losses,
                       'heldout': sum(losses) / len(losses), 'samples_by_temperature': by_temperature,
-                      'moved': moved, 'cpu_seconds': time.process_time()}))
+                      'moved': moved, 'cpu_seconds': time.process_time(),
+                      'loop_seconds': loop['cpu'], 'loop_wall_seconds': loop['wall']}))
 
 
 def _train(variant, root, data, cache):
@@ -628,13 +644,33 @@ def _snapshots_main(root, data):
     print(json.dumps(out))
 
 
+TIMINGS_FORMAT = 4  # part of the timing's cache key (alone: the runs' key does not change with it)
 TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
+TIMED_REPEATS = 3  # each name's step is timed this many times, collector off and on; the fastest is kept
+
+
+def machine():
+    """The machine a measurement runs on, as the runtime can see it: its fields and one phrase for the prose."""
+    import platform
+    model = ''
+    with contextlib.suppress(OSError):
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            model = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
+    fields = {'processor': model or platform.processor() or platform.machine(), 'architecture': platform.machine(),
+              'cpus': os.cpu_count() or 1, 'system': platform.system(),
+              'python': f'{platform.python_implementation()} {platform.python_version()}'}
+    shown = fields['processor'] if fields['architecture'] in fields['processor'] \
+        else f"{fields['processor']} {fields['architecture']}".strip()
+    text = (f"{shown} processor, {fields['cpus']} CPU{'s' if fields['cpus'] != 1 else ''}, {fields['system']}, "
+            f"{fields['python']}")
+    return fields, text
 
 
 def _timings_main(root, data):
     """In a fresh Python: print the measurements timings() returns (JSON), every figure over the same names."""
     import gc
     import statistics
+    clock = time.process_time  # processor time: what the program itself used, whatever else the machine runs
     m = load('adam', root, data or None)
     names = m.docs[:TIMED_NAMES + 1]
     saved = [p.data for p in m.params], list(m.adam_m), list(m.adam_v)
@@ -642,9 +678,9 @@ def _timings_main(root, data):
 
     def watch(phase, info):
         if phase == 'start':
-            started[0] = time.perf_counter()
+            started[0] = clock()
         else:
-            in_gc[0] += time.perf_counter() - started[0]
+            in_gc[0] += clock() - started[0]
             collections[info['generation']] += 1
             freed[0] += info['collected']
 
@@ -653,13 +689,13 @@ def _timings_main(root, data):
         gc.collect()
         if collector_on:
             gc.enable()
-        began = time.perf_counter()
+        began = clock()
         loss = m.name_loss(name)
-        middle = time.perf_counter()
+        middle = clock()
         loss.backward()
-        ended = time.perf_counter()
+        ended = clock()
         m.adam_step(0)
-        done = time.perf_counter()
+        done = clock()
         gc.disable()
         del loss
         for p, value in zip(m.params, saved[0]):
@@ -670,21 +706,28 @@ def _timings_main(root, data):
     gc.disable()
     rows = []
     for name in names:  # the first name only warms up
-        forward, backward, off = one_step(name, False)
-        in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
-        gc.callbacks.append(watch)
-        on = one_step(name, True)[2]
-        gc.callbacks.remove(watch)
-        rows.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
+        repeats = []
+        for _ in range(TIMED_REPEATS):
+            forward, backward, off = one_step(name, False)
+            in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
+            gc.callbacks.append(watch)
+            on = one_step(name, True)[2]
+            gc.callbacks.remove(watch)
+            repeats.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
+        fastest_on = min(repeats, key=lambda r: r[3])  # the collector's figures come with the step they slowed
+        rows.append((min(r[0] for r in repeats), min(r[1] for r in repeats), min(r[2] for r in repeats),
+                     *fastest_on[3:]))
     rows = rows[1:]
     median = lambda i: statistics.median(r[i] for r in rows)
-    print(json.dumps({'names': names[1:], 'forward': median(0), 'backward': median(1),
-            'backward_over_forward': statistics.median(r[1] / r[0] for r in rows),
+    fields, text = machine()
+    print(json.dumps({'names': names[1:], 'repeats': TIMED_REPEATS, 'forward': median(0), 'backward': median(1),
+            'backward_over_forward': median(1) / median(0),
             'step_gc_off': median(2), 'step_gc_on': median(3), 'in_gc_per_step': median(4),
-            'gc_share': statistics.median(r[4] / r[3] for r in rows),
+            'gc_share': median(4) / median(3),
             'collections_per_step': [statistics.mean(r[5][g] for r in rows) for g in range(3)],
             'freed_by_gc_per_step': statistics.mean(r[6] for r in rows),
-            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows]}))
+            'forward_each': [r[0] for r in rows], 'backward_each': [r[1] for r in rows],
+            'machine': fields, 'machine_text': text}))
 
 
 def prepare(root=ROOT, variants=()):
@@ -694,7 +737,7 @@ def prepare(root=ROOT, variants=()):
     from concurrent.futures import ThreadPoolExecutor
 
     try:
-        timings(root)  # first and alone: a measurement of speed taken beside trainings would carry their load
+        _cached('timings', None, root, None)  # first and alone: speed measured beside trainings carries their load
     except Exception:
         pass
 

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent
 # in book/_ext/runtime.py, which the page's Python receives as is; tangle re-exports them for the cells.
 sys.path.insert(0, str(ROOT / 'book' / '_ext'))
 from runtime import (Book, Chunk, DATA_ENV, PROGRAM, SNAPSHOT_STEPS, TIMED_NAMES, TRAINING_CHUNK,  # noqa: E402,F401
-                     VARIANTS, line_span, load, names_file, program, resolve_lines, timings, trained_run,
+                     VARIANTS, line_span, load, names_file, png, program, resolve_lines, timings, trained_run,
                      variant_diff, variant_run)
 import runtime  # noqa: E402
 

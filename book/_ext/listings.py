@@ -1,4 +1,4 @@
-"""Sphinx extension: code that never lies about its indentation, on screen and on paper.
+r"""Sphinx extension: code that never lies about its indentation, on screen and on paper.
 
 HTML. A long line of a listing, a code cell or an output wraps (_static/listings.css) rather than hiding behind a
 scroll bar. Wrapped back to the left margin, its second row would look like a new line with less indentation,

@@ -9,6 +9,9 @@ import tangle
 sys.path.insert(0, str(tangle.ROOT / 'book' / '_ext'))
 
 project = 'stderr'
+# A dict of its own: Sphinx merges the extensions' suffixes into this value, and into its shared default when
+# a conf.py sets none, which would then leak into the other mini-books the same pytest process builds.
+source_suffix = {'.md': 'myst-nb'}
 extensions = ['myst_nb', 'sphinx_external_toc', 'no_stderr']
 external_toc_path = '_toc.yml'
 nb_execution_mode = 'force'

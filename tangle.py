@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent
 # in book/_ext/runtime.py, which the page's Python receives as is; tangle re-exports them for the cells.
 sys.path.insert(0, str(ROOT / 'book' / '_ext'))
 from runtime import (Book, Chunk, DATA_ENV, PROGRAM, SECOND_BLOCK, SNAPSHOT_STEPS, TIMED_NAMES,  # noqa: E402,F401
-                     TRAINING_CHUNK, VARIANTS, line_span, load, names_file, program, resolve_lines,
+                     TRAINING_CHUNK, VARIANTS, line_span, load, names_file, png, program, resolve_lines,
                      snapshot_run, timings, trained_run, variant_diff, variant_run)
 import runtime  # noqa: E402
 

@@ -4,8 +4,9 @@
 
 The page is read with MyST-NB's own reader and run by nbclient in the build's kernel, from the page's folder,
 so its cells see what they see in the build (tangle, the cached runs, glue, the pinned graphviz-pure as dot). Prints each cell's outputs and
-every glued value; exits 1 at the first cell that raises (unless the cell is tagged raises-exception). The
-full check is still `make book` (warnings are errors there, glue references must resolve).
+every glued value; exits 1 at the first cell that raises (unless the cell is tagged raises-exception), or when a
+cell prints to stderr on the page (the build's rule, book/_ext/no_stderr.py). The full check is still `make book`
+(warnings are errors there, glue references must resolve).
 """
 
 import json
@@ -53,14 +54,21 @@ def main(argv):
             if output.get('output_type') == 'error':
                 text = '\n'.join(output.get('traceback', []))
             if text:
-                print(f'--- cell {index} ({output.get("output_type")})')
+                stream = f' {output["name"]}' if output.get('output_type') == 'stream' else ''
+                print(f'--- cell {index} ({output.get("output_type")}{stream})')
                 print(text if isinstance(text, str) else ''.join(text))
     print('--- glued values')
     print(json.dumps(glued, indent=1, ensure_ascii=False))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'book' / '_ext'))
+    from no_stderr import stderr_on_page
+    on_page = [(index, stderr_on_page(cell)) for index, cell in enumerate(notebook.cells)]
+    for index, text in on_page:
+        if text:
+            print(f'cell {index} prints to stderr on the page (the build fails): {text.strip()!r}', file=sys.stderr)
     if failed:
         print(failed, file=sys.stderr)
         return 1
-    return 0
+    return 1 if any(text for index, text in on_page) else 0
 
 
 if __name__ == '__main__':

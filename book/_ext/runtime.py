@@ -15,6 +15,7 @@ tangle.py re-exports what cells use, so `tangle.load(...)` works in both.
     variant_diff(V)                 the change as a reader would write it: a diff against the real listing
     timings()                       the program's one cached speed measurement
     snapshot_run()                  what the weights after each kept step do: held-out losses and samples
+    png(GRAPH)                      a graphviz graph as the PNG image a figure cell shows
 
 A *variant* is the tangled program plus a small named change: these lines of this chunk become these.
 It runs as the real program does (same names, same seed unless the variant is a seed) in a fresh Python,
@@ -757,3 +758,33 @@ def prepare(root=ROOT, variants=()):
                 job.result()
             except Exception:
                 pass
+
+
+# ---------------------------------------------------------------- figures drawn by graphviz
+
+# dot sizes a label's text from Graphviz's table of the widths of the printable ASCII characters: graphviz-pure,
+# the book's pinned dot, has no other measure (nor has a system Graphviz without its text-layout library). Each
+# byte of a character outside the table (the figures write ×, →, – and −, two or three bytes each in UTF-8)
+# counts as the width of a space (so × as two spaces, → as three), which the boxes' margins absorb, and dot says
+# so on stderr, once per byte value. That note is expected for the book's labels and is not for the reader.
+WIDTH_NOTE = re.compile(r'^(Warning: )+no value for width of non-ASCII character \d+\. '
+                        r'Falling back to width of space character$')
+
+
+def png(graph):
+    """A graphviz.Graph or Digraph drawn by dot as the PNG image a cell shows (IPython's Image).
+
+    Every graph figure of the book is drawn here. dot's note on the widths of non-ASCII characters (WIDTH_NOTE)
+    is dropped; anything else dot writes goes to stderr as it is, where the build's check (book/_ext/no_stderr.py)
+    fails the page; a dot that fails raises with what it said."""
+    from IPython.display import Image
+
+    done = subprocess.run(['dot', f'-K{graph.engine}', '-Tpng'], input=graph.source.encode(graph.encoding),
+                          capture_output=True)
+    said = [line for line in done.stderr.decode(errors='replace').splitlines()
+            if line.strip() and not WIDTH_NOTE.match(line.strip())]
+    if done.returncode != 0:
+        raise RuntimeError(f'dot failed (exit status {done.returncode}) on the graph: ' + '\n'.join(said))
+    if said:
+        print('\n'.join(said), file=sys.stderr)
+    return Image(done.stdout)

@@ -4,6 +4,8 @@ The chapters are the source. A *chunk* is a fenced block whose info string is ``
 its body is exactly some lines of microgpt.py. Chunks are joined in the order of ``_toc.yml``
 (read with Jupyter Book's own TOC parser), then in page order (read with MyST's own Markdown
 parser), so the book and this file can never disagree about what a chunk is or what comes first.
+A chunk the book would render but this file cannot read as the book does (from an {include}, in {eval-rst}
+or an .rst chapter, in a Markdown cell that MyST-NB drops or would cut elsewhere) is refused at its line.
 
 Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad input)::
 
@@ -33,6 +35,7 @@ Executed cells run the program as the chapters have it so far with ``tangle.load
 import argparse
 import difflib
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -66,9 +69,15 @@ LITERAL_DIRECTIVES = {'code-block', 'code', 'sourcecode', 'code-cell', 'literali
 # by near_chunk(); the exact directive after three or more backticks is read by the parser instead.
 NEAR_MISS_RE = re.compile(r'^[ \t]{0,3}(?P<fence>`+|~+|:+|\'{3,}|"{3,})[ \t]*(?:\{(?P<word>[^{}\n]{1,16})\}'
                           r'|(?P<bare>\{?chunk[s-]?)(?=[ \t]|$))[ \t]*(?P<name>[\w.-]*)[ \t]*$', re.IGNORECASE | re.MULTILINE)
+RST_CHUNK_RE = re.compile(r'^[ \t]*\.\.[ \t]+chunk[ \t]*::', re.IGNORECASE | re.MULTILINE)  # the chunk directive in reStructuredText
+# An include, as MyST writes it (a fence of any kind) or as reStructuredText does; the path is the rest of the line.
+INCLUDE_RE = re.compile(r'^[ \t]*(?:(?:`{3,}|~{3,}|:{3,})[ \t]*\{include\}|\.\.[ \t]+include[ \t]*::)[ \t]*(?P<path>\S.*?)[ \t]*$',
+                        re.IGNORECASE)
 OPENING_FENCE_RE = re.compile(r'^ {0,3}(`{3,})[ \t]*[^`\s]')  # a backtick fence with an info string
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
+BLOCK_BREAK_RE = re.compile(r'^[ \t]*\+\+\+', re.MULTILINE)  # where MyST-NB may start a Markdown cell with tags
+LINE_SEPARATORS = '\x0b\x0c\x1c-\x1e\x85\u2028\u2029'  # Python's str.splitlines splits at these, Markdown does not
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
 STATE = '_build/tangle-state.json'  # what the last tangle or stitch wrote (git ignores _build/)
 STATE_VERSION = 1
@@ -85,7 +94,7 @@ class TangleError(Exception):
 
 def shown(text):
     """text with every character a reader cannot see (and every control character) written as U+XXXX."""
-    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
+    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
 
 
 def fence_directive(info):
@@ -358,13 +367,13 @@ def _chapter_chunks(parser, text, rel, docname):
     take for a chunk that the book would render differently is refused at its line.
     """
     slips = list(near_misses(text))
-    if CHUNK_DIRECTIVE not in text.lower() and not slips:
+    if CHUNK_DIRECTIVE not in text.lower() and not slips and not RST_CHUNK_RE.search(text):
         return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
     for number, raw in enumerate(raw_lines, 1):
         if '\r' in raw[:-1]:  # Markdown would count a line here that this file does not
             raise TangleError(rel, number, 'carriage return (CR) inside a line: save the file with LF line endings')
-    chunks, examples, parsed_inside = [], set(), {}
+    chunks, examples, parsed_inside, rst_inside = [], set(), {}, {}
     for token in parser.parse(text):
         if token.type not in ('fence', 'colon_fence') or not token.map:
             continue
@@ -381,6 +390,8 @@ def _chapter_chunks(parser, text, rel, docname):
         if token.info.strip().lower().startswith(CHUNK_DIRECTIVE) and directive != 'chunk':
             raise TangleError(rel, first + 1, f"'{shown(token.info.strip())}' is not a chunk to the book (it shows plain "
                                               'code): put a space between {chunk} and the name')
+        if directive == 'eval-rst':  # read as reStructuredText, where `.. chunk::` is the chunk directive
+            rst_inside.update((number, first + 1) for number in range(first + 2, end))
         if directive != 'chunk':
             if token.type == 'colon_fence' or (directive and directive not in LITERAL_DIRECTIVES):
                 for number in range(first + 2, end):
@@ -446,6 +457,13 @@ def _chapter_chunks(parser, text, rel, docname):
         if number not in examples and number not in opened:
             raise TangleError(rel, number, f"'{shown(line)}' is almost a chunk fence, but the book shows it as "
                                            f'something else: write ```{{chunk}} {shown(name)}')
+    for match in RST_CHUNK_RE.finditer(text):
+        number = text.count('\n', 0, match.start()) + 1
+        if number in rst_inside or number in parsed_inside:  # in {eval-rst}, or in a directive that may hold one
+            inside, at = ('eval-rst', rst_inside[number]) if number in rst_inside else parsed_inside[number]
+            raise TangleError(rel, number, f'chunk directive in reStructuredText (inside {shown(inside)}, line {at}): '
+                                           'the book would render it, but tangle reads only chunks written as '
+                                           'Markdown fences: write it as ```{chunk} NAME at the top level')
     for number, raw in enumerate(raw_lines, 1):
         if not CHUNK_FENCE_RE.match(raw) or number in opened or number in examples:
             continue
@@ -456,7 +474,44 @@ def _chapter_chunks(parser, text, rel, docname):
         raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
                                        '4 spaces, inside HTML, or after an invisible character): '
                                        'start the line with ```{chunk}')
+    notebook_cells(parser, text, rel, chunks)  # even with no chunk: a shifted cut could make an example one
     return chunks
+
+
+def notebook_cells(parser, text, rel, chunks):
+    """Refuse what MyST-NB's cut of a MyST notebook chapter into cells would hide from the book: a chunk in a
+    Markdown cell tagged remove-cell, and a line separator that Python splits at and Markdown does not (MyST-NB
+    cuts the chapter's lines by Markdown's line numbers, so the cells would shift). The cells are MyST-NB's own."""
+    separator = re.search(f'[{LINE_SEPARATORS}]', text)
+    if not separator and not BLOCK_BREAK_RE.search(text):
+        return  # the cells are cut at code cells only, and no Markdown cell has tags: nothing is hidden or shifted
+    from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+    if not is_myst_markdown_notebook(text):
+        return  # a plain Markdown page: MyST reads it whole
+    if separator:
+        raise TangleError(rel, text.count('\n', 0, separator.start()) + 1,
+                          f'line separator {shown(separator.group())} in a notebook chapter: MyST-NB would split '
+                          'the line there and cut the chapter into cells at the wrong lines, so a chunk could '
+                          'vanish from the book: delete it')
+    try:
+        notebook = read_myst_markdown_notebook(text, parser.options.get('myst_config'), add_source_map=True)
+    except Exception as err:  # noqa: BLE001  MyST-NB's own refusal (cell metadata, front matter), whatever its type
+        why = (str(err).strip() or type(err).__name__).splitlines()[0]
+        raise TangleError(rel, 1, f'MyST-NB cannot read it as a notebook: {why}') from None
+    starts = notebook.metadata['source_map'] + [text.count('\n') + 1]
+    for cell, start, end in zip(notebook.cells, starts, starts[1:]):
+        tags = cell.metadata.get('tags', [])
+        try:
+            removed = 'remove_cell' in tags or 'remove-cell' in tags  # MyST-NB's test, as it writes it
+        except TypeError:
+            raise TangleError(rel, start, f'cell tags {shown(repr(tags))} are not a list') from None
+        if cell.cell_type != 'markdown' or not removed:
+            continue
+        for chunk in chunks:
+            if start <= chunk.body_line - 2 < end:
+                raise TangleError(rel, chunk.body_line - 1, f"chunk '{chunk.name}' is in a Markdown cell tagged "
+                                                            f'remove-cell (the +++ at line {start}), which the book '
+                                                            'drops: remove the tag, or end the cell before the chunk')
 
 
 def notebook_chunks(path, rel):
@@ -466,6 +521,59 @@ def notebook_chunks(path, rel):
         if '{chunk}' in line.lower():
             raise TangleError(rel, number, 'chunk fence in a notebook chapter: the book would show it, but tangle '
                                            'reads chunks from Markdown chapters only: move it to a .md chapter')
+
+
+def rst_chunks(root, path, rel):
+    """A reStructuredText chapter holds no chunk: refuse the chunk directive in it, at its line."""
+    text = read_chapter(path, rel)
+    match = RST_CHUNK_RE.search(text)
+    if match:
+        raise TangleError(rel, text.count('\n', 0, match.start()) + 1,
+                          'chunk directive in a reStructuredText chapter: the book would render it, but tangle reads '
+                          'chunks from Markdown chapters only: move it to a .md chapter as ```{chunk} NAME')
+    included_chunks(root, path, rel, text)
+
+
+def included_chunks(root, path, rel, text, line=None, seen=()):
+    """Refuse an include that brings a chunk into a chapter, at the include's line in the chapter (line, when
+    path is itself included): tangle reads a chunk only where a chapter writes it. An include shown as code
+    (:literal:, :code:) or of a missing file is left alone, as are includes of includes already followed."""
+    if 'include' not in text.lower():
+        return
+    lines = text.split('\n')
+    for number, raw in enumerate(lines, 1):
+        match = INCLUDE_RE.match(raw)
+        if not match or match.group('path').startswith('<'):
+            continue
+        options = ''.join(itertools.takewhile(lambda o: re.match(r'^[ \t]*:[\w-]+:', o), lines[number:]))
+        if re.search(r':(literal|code):', options):
+            continue
+        target = match.group('path')
+        included = Path(root) / target.lstrip('/') if target.startswith('/') else path.parent / target
+        if not included.is_file() or included.resolve() in seen:
+            continue
+        try:
+            name = included.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            name = str(included)
+        inner = read_chapter(included, name)
+        for at, inner_line in enumerate(inner.split('\n'), 1):
+            if (CHUNK_FENCE_RE.match(inner_line) or RST_CHUNK_RE.match(inner_line)) and \
+                    not (line is None and path.suffix == '.md' and shown_as_code(root, text, number)):
+                raise TangleError(rel, line or number, f'include of {shown(name)}, whose line {at} is a chunk fence: '
+                                                       'the book would render the chunk here, but tangle reads a '
+                                                       'chunk only where a chapter writes it: move the chunk into '
+                                                       'the chapter')
+        included_chunks(root, included, rel, inner, line or number, (*seen, path.resolve()))
+
+
+def shown_as_code(root, text, number):
+    """Whether line number of a Markdown chapter lies inside a fence the book shows as code (an example)."""
+    for token in markdown_parser(root).parse(text):
+        if token.type == 'fence' and token.map and token.map[0] + 1 < number <= token.map[1] and \
+                (fence_directive(token.info) or 'code') in LITERAL_DIRECTIVES | {'code'}:
+            return True
+    return False
 
 
 def read_book(root=ROOT, texts=None):
@@ -483,9 +591,12 @@ def read_book(root=ROOT, texts=None):
         rel = path.relative_to(root).as_posix()
         if path.suffix == '.ipynb':
             notebook_chunks(path, rel)
+        if path.suffix == '.rst':
+            rst_chunks(root, path, rel)
         if path.suffix != '.md':
             continue
         text = texts[rel].removeprefix(BOM) if texts and rel in texts else read_chapter(path, rel)
+        included_chunks(root, path, rel, text)
         if not text.strip():
             raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
         for chunk in chapter_chunks(parser, text, rel, docname):

@@ -15,7 +15,6 @@ chapters (cell breaks tagged remove-cell or not, code cells, line separators), r
 as the book's build reads them: refused, or the same chunks.
 """
 
-import copy
 import io
 import sys
 import textwrap
@@ -25,6 +24,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import tangle
+from conftest import restore_sphinx_defaults
 
 CONF = textwrap.dedent('''\
     extensions = ['myst_parser', 'sphinx_exercise', 'sphinx_design', 'chunk_recorder']
@@ -102,16 +102,15 @@ def chapter(draw, prefix):
 def sphinx_chunks(root, outdir):
     """(docname, name, lines) of every chunk directive Sphinx runs while reading the book under root."""
     from sphinx.application import Sphinx
-    from sphinx.config import Config
     from sphinx.util.docutils import docutils_namespace, patch_docutils
-    suffixes = copy.deepcopy(Config.config_values['source_suffix'])  # MyST-NB adds its own to Sphinx's default
+    restore_sphinx_defaults()  # whatever an earlier build in this process left in Sphinx's defaults
     try:
         with patch_docutils(str(root)), docutils_namespace():  # the recording directive is not left registered
             app = Sphinx(str(root), str(root), str(outdir), str(outdir / '.doctrees'), 'dummy',
                          status=None, warning=io.StringIO(), freshenv=True)
             app.build()
     finally:
-        Config.config_values['source_suffix'] = suffixes
+        restore_sphinx_defaults()  # the many builds of one property test each start as the first did
     return [(docname, name, strip_blank_end(lines)) for docname, name, lines in app.rendered]
 
 
@@ -232,6 +231,15 @@ def test_what_tangle_cannot_read_as_the_book_does_is_refused(conf, files, render
 def test_includes_and_notebook_cells_that_hide_no_chunk_agree(conf, files, recorder, tmp_path):
     """The same constructs, where the book renders every chunk as written: tangle reads the same chunks."""
     assert compare(write_files(tmp_path, conf, files), recorder) == 'agreed'
+
+
+@pytest.mark.sphinx('html', testroot='chunks', freshenv=True)
+def test_a_myst_nb_build_reads_as_the_book_after_a_myst_parser_build_in_the_same_process(app, recorder, tmp_path):
+    """A mini-book built first with myst_parser and no source_suffix in its conf.py (as tests/test_extension.py
+    does) once left '.md': 'markdown' in Sphinx's default source_suffix, and MyST-NB then had no parser for it."""
+    app.build()
+    root = write_files(tmp_path, CONF_NB, {'a.md': NB + ONE, 'b.md': '# B\n\n' + TWO})
+    assert compare(root, recorder) == 'agreed'  # Sphinx renders the two chunks tangle reads
 
 
 @st.composite

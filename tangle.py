@@ -19,7 +19,8 @@ Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad inp
 Which side changed is judged against the last sync: the program and its chunks as the last tangle or
 stitch left them (_build/tangle-state.json), else as committed in git. tangle never overwrites an edit
 of the program, stitch never reverts a chunk changed in a chapter since, and a chunk changed on both
-sides is refused.
+sides is refused, as is an edit while the chapters added, removed or reordered chunks. stitch writes only a
+program that compiles.
 
 Sphinx extension (listed in _config.yml), in the chapters::
 
@@ -1276,22 +1277,46 @@ def plain_lines(text):
     return lines[:-1] if lines[-1] == '' else lines
 
 
-def compile_program(book):
-    """TangleError at the chapter line of the first syntax error in the tangled program."""
+def compile_error(text):
+    """None if the program text compiles; else the SyntaxError (or ValueError, RecursionError, MemoryError)."""
     import warnings
-    if not book.chunks:
-        return
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try:
-            compile(book.text, PROGRAM, 'exec', dont_inherit=True)
-        except SyntaxError as err:
-            chunk, line = book.locate(err.lineno or 1)
-            raise TangleError(chunk.path, line, f"syntax error in chunk '{chunk.name}' ({PROGRAM}:{err.lineno}): "
-                                                f'{err.msg}') from None
-        except (ValueError, RecursionError, MemoryError) as err:
-            chunk = book.chunks[0]
-            raise TangleError(chunk.path, chunk.body_line, f'the program does not compile: {err}') from None
+            compile(text, PROGRAM, 'exec', dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+            return err
+    return None
+
+
+def compile_program(book):
+    """TangleError at the chapter line of the first syntax error in the tangled program."""
+    if not book.chunks:
+        return
+    err = compile_error(book.text)
+    if isinstance(err, SyntaxError):
+        chunk, line = book.locate(err.lineno or 1)
+        raise TangleError(chunk.path, line, f"syntax error in chunk '{chunk.name}' ({PROGRAM}:{err.lineno}): "
+                                            f'{err.msg}')
+    if err is not None:
+        chunk = book.chunks[0]
+        raise TangleError(chunk.path, chunk.body_line, f'the program does not compile: {err}')
+
+
+def compile_stitched(after, merged, edited, label):
+    """TangleError at the line of the edited file (label) where the program stitch would write into the
+    chapters does not compile: a stitch never leaves chapters that every mode of tangle.py then refuses."""
+    err = compile_error(after.text) if after.chunks else None
+    if err is None:
+        return
+    fix = f'fix it in {label}, then run tangle.py --stitch (or discard the edit with tangle.py --force)'
+    if not isinstance(err, SyntaxError):
+        raise TangleError(label, None, f'does not compile, so nothing was stitched: {err}: {fix}')
+    chunk, _ = after.locate(err.lineno or 1)
+    where = err.lineno if merged == edited else None  # merged with the chapters' own changes, lines may differ
+    inside = f", its line {(err.lineno or 1) - chunk.start + 1} (merged with the chapters' changes)"
+    raise TangleError(label, where, f"syntax error in chunk '{chunk.name}'{inside if where is None else ''}: "
+                                    f'{err.msg}; nothing was stitched: {fix}')
 
 
 def tangle_command(book, root, target, label, force):
@@ -1397,6 +1422,7 @@ def stitch_command(book, root, target, label):
     at = 1
     for chunk in after.chunks:
         chunk.start, at = at, at + len(chunk.lines)
+    compile_stitched(after, merged, edited, label)
     tidy = after.text
     if tidy != text:  # a final newline added, a byte order mark dropped, the chapters' own changes merged in
         texts[target] = tidy

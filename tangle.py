@@ -72,8 +72,9 @@ NEAR_MISS_RE = re.compile(r'^[ \t]{0,3}(?P<fence>`+|~+|:+|\'{3,}|"{3,})[ \t]*(?:
                           r'|(?P<bare>\{?chunk[s-]?)(?=[ \t]|$))[ \t]*(?P<name>[\w.-]*)[ \t]*$', re.IGNORECASE | re.MULTILINE)
 RST_CHUNK_RE = re.compile(r'^[ \t]*\.\.[ \t]+chunk[ \t]*::', re.IGNORECASE | re.MULTILINE)  # the chunk directive in reStructuredText
 # An include, as MyST writes it (a fence of any kind) or as reStructuredText does; the path is the rest of the line.
-INCLUDE_RE = re.compile(r'^[ \t]*(?:(?:`{3,}|~{3,}|:{3,})[ \t]*\{include\}|\.\.[ \t]+include[ \t]*::)[ \t]*(?P<path>\S.*?)[ \t]*$',
-                        re.IGNORECASE)
+INCLUDE_RE = re.compile(r'^[ \t]*(?:(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*\{include\}|\.\.[ \t]+include[ \t]*::)[ \t]*'
+                        r'(?P<path>\S.*?)[ \t]*$', re.IGNORECASE)
+RST_OPTION_RE = re.compile(r'^[ \t]+:(?P<key>[\w-]+):(?:[ \t]+(?P<value>.*?))?[ \t]*$')  # `.. include::` options
 OPENING_FENCE_RE = re.compile(r'^ {0,3}(`{3,})[ \t]*[^`\s]')  # a backtick fence with an info string
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
@@ -535,10 +536,65 @@ def rst_chunks(root, path, rel):
     included_chunks(root, path, rel, text)
 
 
+def include_options(lines, number, fence, argument):
+    """The options of the include directive at line number (1-based) of lines, converted by the include
+    directive's own option spec: a MyST fence's (its `:key: value` lines or `---` block, read by MyST's own
+    directive reader), else the indented `:key: value` lines of a reStructuredText `.. include::`. None when they
+    cannot be read (the build would report them): then the whole file counts."""
+    from docutils.parsers.rst.directives.misc import Include
+    if fence:
+        body = []
+        for raw in lines[number:]:
+            if re.match(rf'^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$', raw):
+                break
+            body.append(raw)
+        from myst_parser.parsers.directives import MarkupError, parse_directive_text
+        try:
+            return parse_directive_text(Include, argument, '\n'.join(body)).options  # a bad option dropped, as MyST does
+        except (MarkupError, ValueError, TypeError):
+            return None
+    options = {}
+    for raw in lines[number:]:
+        match = RST_OPTION_RE.match(raw)
+        if not match:
+            break
+        convert = Include.option_spec.get(match.group('key'))
+        if convert is None:
+            return None
+        try:
+            options[match.group('key')] = convert(match.group('value'))
+        except (ValueError, TypeError, AttributeError):
+            return None
+    return options
+
+
+def included_part(text, options):
+    """(the lines of an included file's text the include brings in, the 0-based file line of the first), cut as
+    MyST's include does: Python's line splitting, then start-line/end-line, then start-after/end-before (text
+    not found: the build reports it and brings nothing in). docutils' include cuts the same way."""
+    lines = text.splitlines()
+    start, end = options.get('start-line'), options.get('end-line')
+    part, first = '\n'.join(lines[start:end]), len(lines[:start]) if start else 0
+    for key in ('start-after', 'end-before'):
+        mark = options.get(key)
+        if not mark:
+            continue
+        at = part.find(mark)
+        if at < 0:
+            return [], first
+        if key == 'start-after':
+            first += part.count('\n', 0, at + len(mark))
+            part = part[at + len(mark):]
+        else:
+            part = part[:at]
+    return part.splitlines(), first
+
+
 def included_chunks(root, path, rel, text, line=None, seen=()):
     """Refuse an include that brings a chunk into a chapter, at the include's line in the chapter (line, when
-    path is itself included): tangle reads a chunk only where a chapter writes it. An include shown as code
-    (:literal:, :code:) or of a missing file is left alone, as are includes of includes already followed."""
+    path is itself included): tangle reads a chunk only where a chapter writes it. Only the part of the file
+    the include's options bring in counts. An include shown as code (:literal:, :code:) or of a missing file is
+    left alone, as are includes of includes already followed."""
     if 'include' not in text.lower():
         return
     lines = text.split('\n')
@@ -546,8 +602,8 @@ def included_chunks(root, path, rel, text, line=None, seen=()):
         match = INCLUDE_RE.match(raw)
         if not match or match.group('path').startswith('<'):
             continue
-        options = ''.join(itertools.takewhile(lambda o: re.match(r'^[ \t]*:[\w-]+:', o), lines[number:]))
-        if re.search(r':(literal|code):', options):
+        options = include_options(lines, number, match.group('fence'), match.group('path'))
+        if options is not None and ('literal' in options or 'code' in options):
             continue
         target = match.group('path')
         included = Path(root) / target.lstrip('/') if target.startswith('/') else path.parent / target
@@ -558,14 +614,15 @@ def included_chunks(root, path, rel, text, line=None, seen=()):
         except ValueError:
             name = str(included)
         inner = read_chapter(included, name)
-        for at, inner_line in enumerate(inner.split('\n'), 1):
+        part, first = included_part(inner, options or {})
+        for at, inner_line in enumerate(part, first + 1):
             if (CHUNK_FENCE_RE.match(inner_line) or RST_CHUNK_RE.match(inner_line)) and \
                     not (line is None and path.suffix == '.md' and shown_as_code(root, text, number)):
                 raise TangleError(rel, line or number, f'include of {shown(name)}, whose line {at} is a chunk fence: '
                                                        'the book would render the chunk here, but tangle reads a '
                                                        'chunk only where a chapter writes it: move the chunk into '
                                                        'the chapter')
-        included_chunks(root, included, rel, inner, line or number, (*seen, path.resolve()))
+        included_chunks(root, included, rel, '\n'.join(part), line or number, (*seen, path.resolve()))
 
 
 def shown_as_code(root, text, number):

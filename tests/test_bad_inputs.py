@@ -140,6 +140,26 @@ BAD = [
                  'a.md:8: include of more.txt, whose line 3 is a chunk fence: the book would render the chunk '
                  'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
                  id='chunk-in-a-text-file-included-from-the-root-inside-a-note'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{include} more.txt\n:start-after: MARK\n:end-line: 6\n```\n',
+                  'more.txt': '```{chunk} before\ny = 0\n```\nMARK\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of more.txt, whose line 6 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-the-part-an-include-brings-in'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{include} more.txt\n---\nstart-line: -3\n---\n```\n',
+                  'more.txt': 'Prose.\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of more.txt, whose line 3 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-the-last-lines-an-include-brings-in'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{include} more.txt\n```\n',
+                  'more.txt': 'Prose.\u2028```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of more.txt, whose line 2 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-after-a-line-separator-in-an-included-file'),
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: r'), 'r.rst': 'R\n=\n\n.. include:: more.txt\n   :end-line: 3\n',
+                  'more.txt': '.. chunk:: more\n\n   y = 1\n'},
+                 'r.rst:4: include of more.txt, whose line 1 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-the-part-an-rst-include-brings-in'),
     pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{eval-rst}\n.. chunk:: more\n\n   y = 1\n```\n'},
                  'a.md:8: chunk directive in reStructuredText (inside eval-rst, line 7): the book would render it, '
                  'but tangle reads only chunks written as Markdown fences: write it as ```{chunk} NAME at the top level',
@@ -271,6 +291,21 @@ def test_a_notebook_chapter_with_cells_is_read_as_before_when_no_chunk_is_hidden
             '```{code-cell} python\n:tags: [remove-cell]\n1\n```\n\n```{chunk} more\nz = 3\n```\n')
     root = book_with(tmp_path, {'a.md': a_md, 'b.md': '# B\u2028more\n\n```{chunk} second\nprint(x + y)\n```\n'})
     assert tangle.read_book(root).text == 'x = 1\nz = 3\nprint(x + y)\n'
+
+
+@pytest.mark.parametrize('options, more', [
+    (':start-line: 3\n', '```{chunk} more\ny = 1\n```\nProse after the chunk.\n'),
+    (':end-line: 2\n', 'Prose.\n\n```{chunk} more\ny = 1\n```\n'),
+    ('---\nend-before: "```{chunk}"\n---\n', 'Prose.\n\n```{chunk} more\ny = 1\n```\n'),
+    (':start-after: END\n', '```{chunk} more\ny = 1\n```\nEND\nProse.\n'),
+    (':start-after: NOT THERE\n', '```{chunk} more\ny = 1\n```\n'),
+], ids=['start-line', 'end-line', 'end-before-in-a-yaml-block', 'start-after', 'start-after-text-missing'])
+def test_an_include_whose_options_leave_the_chunk_out_is_read(tmp_path, options, more):
+    """The include's options cut the file as MyST's include does: a chunk outside the part brought in is not in
+    the book, and blocks nothing (where the mark is missing, the build reports it and brings nothing in)."""
+    root = book_with(tmp_path, {'a.md': chunk_a('x = 1\n') + f'\n```{{include}} more.txt\n{options}```\n',
+                                'more.txt': more})
+    assert tangle.read_book(root).text == 'x = 1\nprint(x + y)\n'
 
 
 def test_an_include_shown_inside_a_code_example_is_not_refused(tmp_path):

@@ -4,6 +4,8 @@ The chapters are the source. A *chunk* is a fenced block whose info string is ``
 its body is exactly some lines of microgpt.py. Chunks are joined in the order of ``_toc.yml``
 (read with Jupyter Book's own TOC parser), then in page order (read with MyST's own Markdown
 parser), so the book and this file can never disagree about what a chunk is or what comes first.
+A chunk the book would render but this file cannot read as the book does (from an {include}, in {eval-rst}
+or an .rst chapter, in a Markdown cell that MyST-NB drops or would cut elsewhere) is refused at its line.
 
 Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad input)::
 
@@ -17,7 +19,8 @@ Command line (exit 0 on success, 1 when --check finds a difference, 2 on bad inp
 Which side changed is judged against the last sync: the program and its chunks as the last tangle or
 stitch left them (_build/tangle-state.json), else as committed in git. tangle never overwrites an edit
 of the program, stitch never reverts a chunk changed in a chapter since, and a chunk changed on both
-sides is refused.
+sides is refused, as is an edit while the chapters added, removed or reordered chunks. stitch writes only a
+program that compiles.
 
 Sphinx extension (listed in _config.yml), in the chapters::
 
@@ -33,6 +36,7 @@ Executed cells run the program as the chapters have it so far with ``tangle.load
 import argparse
 import difflib
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -66,9 +70,16 @@ LITERAL_DIRECTIVES = {'code-block', 'code', 'sourcecode', 'code-cell', 'literali
 # by near_chunk(); the exact directive after three or more backticks is read by the parser instead.
 NEAR_MISS_RE = re.compile(r'^[ \t]{0,3}(?P<fence>`+|~+|:+|\'{3,}|"{3,})[ \t]*(?:\{(?P<word>[^{}\n]{1,16})\}'
                           r'|(?P<bare>\{?chunk[s-]?)(?=[ \t]|$))[ \t]*(?P<name>[\w.-]*)[ \t]*$', re.IGNORECASE | re.MULTILINE)
+RST_CHUNK_RE = re.compile(r'^[ \t]*\.\.[ \t]+chunk[ \t]*::', re.IGNORECASE | re.MULTILINE)  # the chunk directive in reStructuredText
+# An include, as MyST writes it (a fence of any kind) or as reStructuredText does; the path is the rest of the line.
+INCLUDE_RE = re.compile(r'^[ \t]*(?:(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*\{include\}|\.\.[ \t]+include[ \t]*::)[ \t]*'
+                        r'(?P<path>\S.*?)[ \t]*$', re.IGNORECASE)
+RST_OPTION_RE = re.compile(r'^[ \t]+:(?P<key>[\w-]+):(?:[ \t]+(?P<value>.*?))?[ \t]*$')  # `.. include::` options
 OPENING_FENCE_RE = re.compile(r'^ {0,3}(`{3,})[ \t]*[^`\s]')  # a backtick fence with an info string
 OPTION_RE = re.compile(r'^(:[\w.-]+:(\s|$)|---\s*$)')  # a directive option (or option block) line
 BOM = '\ufeff'
+BLOCK_BREAK_RE = re.compile(r'^[ \t]*\+\+\+', re.MULTILINE)  # where MyST-NB may start a Markdown cell with tags
+LINE_SEPARATORS = '\x0b\x0c\x1c-\x1e\x85\u2028\u2029'  # Python's str.splitlines splits at these, Markdown does not
 MOVE_MIN = 2  # a block of this many lines deleted in one chunk and inserted in another is a move
 STATE = '_build/tangle-state.json'  # what the last tangle or stitch wrote (git ignores _build/)
 STATE_VERSION = 1
@@ -85,7 +96,7 @@ class TangleError(Exception):
 
 def shown(text):
     """text with every character a reader cannot see (and every control character) written as U+XXXX."""
-    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
+    return re.sub(rf'[{INVISIBLE}\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]', lambda m: f'U+{ord(m.group()):04X}', text)
 
 
 def fence_directive(info):
@@ -358,13 +369,13 @@ def _chapter_chunks(parser, text, rel, docname):
     take for a chunk that the book would render differently is refused at its line.
     """
     slips = list(near_misses(text))
-    if CHUNK_DIRECTIVE not in text.lower() and not slips:
+    if CHUNK_DIRECTIVE not in text.lower() and not slips and not RST_CHUNK_RE.search(text):
         return []  # no chunk, nor anything that looks like one: no need to parse
     raw_lines = text.split('\n')
     for number, raw in enumerate(raw_lines, 1):
         if '\r' in raw[:-1]:  # Markdown would count a line here that this file does not
             raise TangleError(rel, number, 'carriage return (CR) inside a line: save the file with LF line endings')
-    chunks, examples, parsed_inside = [], set(), {}
+    chunks, examples, parsed_inside, rst_inside = [], set(), {}, {}
     for token in parser.parse(text):
         if token.type not in ('fence', 'colon_fence') or not token.map:
             continue
@@ -381,6 +392,8 @@ def _chapter_chunks(parser, text, rel, docname):
         if token.info.strip().lower().startswith(CHUNK_DIRECTIVE) and directive != 'chunk':
             raise TangleError(rel, first + 1, f"'{shown(token.info.strip())}' is not a chunk to the book (it shows plain "
                                               'code): put a space between {chunk} and the name')
+        if directive == 'eval-rst':  # read as reStructuredText, where `.. chunk::` is the chunk directive
+            rst_inside.update((number, first + 1) for number in range(first + 2, end))
         if directive != 'chunk':
             if token.type == 'colon_fence' or (directive and directive not in LITERAL_DIRECTIVES):
                 for number in range(first + 2, end):
@@ -446,6 +459,13 @@ def _chapter_chunks(parser, text, rel, docname):
         if number not in examples and number not in opened:
             raise TangleError(rel, number, f"'{shown(line)}' is almost a chunk fence, but the book shows it as "
                                            f'something else: write ```{{chunk}} {shown(name)}')
+    for match in RST_CHUNK_RE.finditer(text):
+        number = text.count('\n', 0, match.start()) + 1
+        if number in rst_inside or number in parsed_inside:  # in {eval-rst}, or in a directive that may hold one
+            inside, at = ('eval-rst', rst_inside[number]) if number in rst_inside else parsed_inside[number]
+            raise TangleError(rel, number, f'chunk directive in reStructuredText (inside {shown(inside)}, line {at}): '
+                                           'the book would render it, but tangle reads only chunks written as '
+                                           'Markdown fences: write it as ```{chunk} NAME at the top level')
     for number, raw in enumerate(raw_lines, 1):
         if not CHUNK_FENCE_RE.match(raw) or number in opened or number in examples:
             continue
@@ -456,7 +476,44 @@ def _chapter_chunks(parser, text, rel, docname):
         raise TangleError(rel, number, 'looks like a chunk fence but is not read as one (indented by a tab or '
                                        '4 spaces, inside HTML, or after an invisible character): '
                                        'start the line with ```{chunk}')
+    notebook_cells(parser, text, rel, chunks)  # even with no chunk: a shifted cut could make an example one
     return chunks
+
+
+def notebook_cells(parser, text, rel, chunks):
+    """Refuse what MyST-NB's cut of a MyST notebook chapter into cells would hide from the book: a chunk in a
+    Markdown cell tagged remove-cell, and a line separator that Python splits at and Markdown does not (MyST-NB
+    cuts the chapter's lines by Markdown's line numbers, so the cells would shift). The cells are MyST-NB's own."""
+    separator = re.search(f'[{LINE_SEPARATORS}]', text)
+    if not separator and not BLOCK_BREAK_RE.search(text):
+        return  # the cells are cut at code cells only, and no Markdown cell has tags: nothing is hidden or shifted
+    from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+    if not is_myst_markdown_notebook(text):
+        return  # a plain Markdown page: MyST reads it whole
+    if separator:
+        raise TangleError(rel, text.count('\n', 0, separator.start()) + 1,
+                          f'line separator {shown(separator.group())} in a notebook chapter: MyST-NB would split '
+                          'the line there and cut the chapter into cells at the wrong lines, so a chunk could '
+                          'vanish from the book: delete it')
+    try:
+        notebook = read_myst_markdown_notebook(text, parser.options.get('myst_config'), add_source_map=True)
+    except Exception as err:  # noqa: BLE001  MyST-NB's own refusal (cell metadata, front matter), whatever its type
+        why = (str(err).strip() or type(err).__name__).splitlines()[0]
+        raise TangleError(rel, 1, f'MyST-NB cannot read it as a notebook: {why}') from None
+    starts = notebook.metadata['source_map'] + [text.count('\n') + 1]
+    for cell, start, end in zip(notebook.cells, starts, starts[1:]):
+        tags = cell.metadata.get('tags', [])
+        try:
+            removed = 'remove_cell' in tags or 'remove-cell' in tags  # MyST-NB's test, as it writes it
+        except TypeError:
+            raise TangleError(rel, start, f'cell tags {shown(repr(tags))} are not a list') from None
+        if cell.cell_type != 'markdown' or not removed:
+            continue
+        for chunk in chunks:
+            if start <= chunk.body_line - 2 < end:
+                raise TangleError(rel, chunk.body_line - 1, f"chunk '{chunk.name}' is in a Markdown cell tagged "
+                                                            f'remove-cell (the +++ at line {start}), which the book '
+                                                            'drops: remove the tag, or end the cell before the chunk')
 
 
 def notebook_chunks(path, rel):
@@ -466,6 +523,115 @@ def notebook_chunks(path, rel):
         if '{chunk}' in line.lower():
             raise TangleError(rel, number, 'chunk fence in a notebook chapter: the book would show it, but tangle '
                                            'reads chunks from Markdown chapters only: move it to a .md chapter')
+
+
+def rst_chunks(root, path, rel):
+    """A reStructuredText chapter holds no chunk: refuse the chunk directive in it, at its line."""
+    text = read_chapter(path, rel)
+    match = RST_CHUNK_RE.search(text)
+    if match:
+        raise TangleError(rel, text.count('\n', 0, match.start()) + 1,
+                          'chunk directive in a reStructuredText chapter: the book would render it, but tangle reads '
+                          'chunks from Markdown chapters only: move it to a .md chapter as ```{chunk} NAME')
+    included_chunks(root, path, rel, text)
+
+
+def include_options(lines, number, fence, argument):
+    """The options of the include directive at line number (1-based) of lines, converted by the include
+    directive's own option spec: a MyST fence's (its `:key: value` lines or `---` block, read by MyST's own
+    directive reader), else the indented `:key: value` lines of a reStructuredText `.. include::`. None when they
+    cannot be read (the build would report them): then the whole file counts."""
+    from docutils.parsers.rst.directives.misc import Include
+    if fence:
+        body = []
+        for raw in lines[number:]:
+            if re.match(rf'^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$', raw):
+                break
+            body.append(raw)
+        from myst_parser.parsers.directives import MarkupError, parse_directive_text
+        try:
+            return parse_directive_text(Include, argument, '\n'.join(body)).options  # a bad option dropped, as MyST does
+        except (MarkupError, ValueError, TypeError):
+            return None
+    options = {}
+    for raw in lines[number:]:
+        match = RST_OPTION_RE.match(raw)
+        if not match:
+            break
+        convert = Include.option_spec.get(match.group('key'))
+        if convert is None:
+            return None
+        try:
+            options[match.group('key')] = convert(match.group('value'))
+        except (ValueError, TypeError, AttributeError):
+            return None
+    return options
+
+
+def included_part(text, options):
+    """(the lines of an included file's text the include brings in, the 0-based file line of the first), cut as
+    MyST's include does: Python's line splitting, then start-line/end-line, then start-after/end-before (text
+    not found: the build reports it and brings nothing in). docutils' include cuts the same way."""
+    lines = text.splitlines()
+    start, end = options.get('start-line'), options.get('end-line')
+    part, first = '\n'.join(lines[start:end]), len(lines[:start]) if start else 0
+    for key in ('start-after', 'end-before'):
+        mark = options.get(key)
+        if not mark:
+            continue
+        at = part.find(mark)
+        if at < 0:
+            return [], first
+        if key == 'start-after':
+            first += part.count('\n', 0, at + len(mark))
+            part = part[at + len(mark):]
+        else:
+            part = part[:at]
+    return part.splitlines(), first
+
+
+def included_chunks(root, path, rel, text, line=None, seen=()):
+    """Refuse an include that brings a chunk into a chapter, at the include's line in the chapter (line, when
+    path is itself included): tangle reads a chunk only where a chapter writes it. Only the part of the file
+    the include's options bring in counts. An include shown as code (:literal:, :code:) or of a missing file is
+    left alone, as are includes of includes already followed."""
+    if 'include' not in text.lower():
+        return
+    lines = text.split('\n')
+    for number, raw in enumerate(lines, 1):
+        match = INCLUDE_RE.match(raw)
+        if not match or match.group('path').startswith('<'):
+            continue
+        options = include_options(lines, number, match.group('fence'), match.group('path'))
+        if options is not None and ('literal' in options or 'code' in options):
+            continue
+        target = match.group('path')
+        included = Path(root) / target.lstrip('/') if target.startswith('/') else path.parent / target
+        if not included.is_file() or included.resolve() in seen:
+            continue
+        try:
+            name = included.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            name = str(included)
+        inner = read_chapter(included, name)
+        part, first = included_part(inner, options or {})
+        for at, inner_line in enumerate(part, first + 1):
+            if (CHUNK_FENCE_RE.match(inner_line) or RST_CHUNK_RE.match(inner_line)) and \
+                    not (line is None and path.suffix == '.md' and shown_as_code(root, text, number)):
+                raise TangleError(rel, line or number, f'include of {shown(name)}, whose line {at} is a chunk fence: '
+                                                       'the book would render the chunk here, but tangle reads a '
+                                                       'chunk only where a chapter writes it: move the chunk into '
+                                                       'the chapter')
+        included_chunks(root, included, rel, '\n'.join(part), line or number, (*seen, path.resolve()))
+
+
+def shown_as_code(root, text, number):
+    """Whether line number of a Markdown chapter lies inside a fence the book shows as code (an example)."""
+    for token in markdown_parser(root).parse(text):
+        if token.type == 'fence' and token.map and token.map[0] + 1 < number <= token.map[1] and \
+                (fence_directive(token.info) or 'code') in LITERAL_DIRECTIVES | {'code'}:
+            return True
+    return False
 
 
 def read_book(root=ROOT, texts=None):
@@ -483,9 +649,12 @@ def read_book(root=ROOT, texts=None):
         rel = path.relative_to(root).as_posix()
         if path.suffix == '.ipynb':
             notebook_chunks(path, rel)
+        if path.suffix == '.rst':
+            rst_chunks(root, path, rel)
         if path.suffix != '.md':
             continue
         text = texts[rel].removeprefix(BOM) if texts and rel in texts else read_chapter(path, rel)
+        included_chunks(root, path, rel, text)
         if not text.strip():
             raise TangleError(rel, 1, 'chapter is empty: a chapter has at least a title')
         for chunk in chapter_chunks(parser, text, rel, docname):
@@ -1165,22 +1334,46 @@ def plain_lines(text):
     return lines[:-1] if lines[-1] == '' else lines
 
 
-def compile_program(book):
-    """TangleError at the chapter line of the first syntax error in the tangled program."""
+def compile_error(text):
+    """None if the program text compiles; else the SyntaxError (or ValueError, RecursionError, MemoryError)."""
     import warnings
-    if not book.chunks:
-        return
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try:
-            compile(book.text, PROGRAM, 'exec', dont_inherit=True)
-        except SyntaxError as err:
-            chunk, line = book.locate(err.lineno or 1)
-            raise TangleError(chunk.path, line, f"syntax error in chunk '{chunk.name}' ({PROGRAM}:{err.lineno}): "
-                                                f'{err.msg}') from None
-        except (ValueError, RecursionError, MemoryError) as err:
-            chunk = book.chunks[0]
-            raise TangleError(chunk.path, chunk.body_line, f'the program does not compile: {err}') from None
+            compile(text, PROGRAM, 'exec', dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+            return err
+    return None
+
+
+def compile_program(book):
+    """TangleError at the chapter line of the first syntax error in the tangled program."""
+    if not book.chunks:
+        return
+    err = compile_error(book.text)
+    if isinstance(err, SyntaxError):
+        chunk, line = book.locate(err.lineno or 1)
+        raise TangleError(chunk.path, line, f"syntax error in chunk '{chunk.name}' ({PROGRAM}:{err.lineno}): "
+                                            f'{err.msg}')
+    if err is not None:
+        chunk = book.chunks[0]
+        raise TangleError(chunk.path, chunk.body_line, f'the program does not compile: {err}')
+
+
+def compile_stitched(after, merged, edited, label):
+    """TangleError at the line of the edited file (label) where the program stitch would write into the
+    chapters does not compile: a stitch never leaves chapters that every mode of tangle.py then refuses."""
+    err = compile_error(after.text) if after.chunks else None
+    if err is None:
+        return
+    fix = f'fix it in {label}, then run tangle.py --stitch (or discard the edit with tangle.py --force)'
+    if not isinstance(err, SyntaxError):
+        raise TangleError(label, None, f'does not compile, so nothing was stitched: {err}: {fix}')
+    chunk, _ = after.locate(err.lineno or 1)
+    where = err.lineno if merged == edited else None  # merged with the chapters' own changes, lines may differ
+    inside = f", its line {(err.lineno or 1) - chunk.start + 1} (merged with the chapters' changes)"
+    raise TangleError(label, where, f"syntax error in chunk '{chunk.name}'{inside if where is None else ''}: "
+                                    f'{err.msg}; nothing was stitched: {fix}')
 
 
 def tangle_command(book, root, target, label, force):
@@ -1286,6 +1479,7 @@ def stitch_command(book, root, target, label):
     at = 1
     for chunk in after.chunks:
         chunk.start, at = at, at + len(chunk.lines)
+    compile_stitched(after, merged, edited, label)
     tidy = after.text
     if tidy != text:  # a final newline added, a byte order mark dropped, the chapters' own changes merged in
         texts[target] = tidy

@@ -1,6 +1,7 @@
 """Shared setup: tangle.py importable, the names data located, Sphinx's test fixtures loaded, and the heavy
 builds of the book (HTML, PDF, EPUB, handouts), each made once per session, two at a time in the background."""
 
+import copy
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sphinx.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,6 +20,28 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault('MICROGPT_NAMES', str(REPO.parent / 'shared' / 'data' / 'names.txt'))
 
 pytest_plugins = ['sphinx.testing.fixtures']
+
+# Sphinx (7.4) gives each application its class-level config defaults themselves, not copies, and changes some
+# in place: merge_source_suffix adds every extension's suffixes to the default source_suffix when conf.py sets
+# none. So one in-process build with myst_parser left '.md': 'markdown' in the default for every later build,
+# and a later MyST-NB build never mapped '.md' to its own parser ("Source parser for markdown not registered");
+# a MyST-NB build leaves '.md': 'myst-nb' for the builds after it. Each test starts from the defaults as Sphinx
+# defines them, taken here before any application exists, and builds within a test restore them after each one.
+SPHINX_DEFAULTS = copy.deepcopy(Config.config_values)
+
+
+def restore_sphinx_defaults():
+    """Sphinx's class-level config defaults back as Sphinx defines them (the same dict, fresh values)."""
+    Config.config_values.clear()
+    Config.config_values.update(copy.deepcopy(SPHINX_DEFAULTS))
+
+
+@pytest.fixture(autouse=True)
+def pristine_sphinx_defaults():
+    """No Sphinx build in one test changes the configuration a build in a later test starts from."""
+    restore_sphinx_defaults()
+    yield
+    restore_sphinx_defaults()
 
 
 @pytest.fixture(scope='session')

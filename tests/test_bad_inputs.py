@@ -31,6 +31,9 @@ def snapshot(root):
             if path.is_file() and not path.relative_to(root).as_posix().startswith('_build/')}
 
 
+NB = '---\njupytext:\n  text_representation:\n    format_name: myst\n---\n'  # front matter: MyST-NB reads it
+
+
 def chunk_a(body, fence='```{chunk} first'):
     """a.md holding one chunk with the given body lines (the fence is line 3)."""
     return f'# A\n\n{fence}\n{body}```\n'
@@ -124,6 +127,68 @@ BAD = [
                   ' "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'},
                  'nb.ipynb:2: chunk fence in a notebook chapter: the book would show it, but tangle reads chunks from '
                  'Markdown chapters only: move it to a .md chapter', id='chunk-in-a-notebook-chapter'),
+    # what tangle cannot read as the book does: an include, reStructuredText
+    pytest.param({'_config.yml': 'exclude_patterns: [parts/*]\n',
+                  'a.md': chunk_a('x = 1\n') + '\n```{include} parts/more.md\n```\n',
+                  'parts/more.md': 'More.\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of parts/more.md, whose line 3 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-an-included-file'),
+    pytest.param({'_config.yml': 'parse:\n  myst_enable_extensions: [colon_fence]\n',
+                  'a.md': chunk_a('x = 1\n') + '\n:::{note}\n```{include} /more.txt\n```\n:::\n',
+                  'more.txt': 'More.\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:8: include of more.txt, whose line 3 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-a-text-file-included-from-the-root-inside-a-note'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{include} more.txt\n:start-after: MARK\n:end-line: 6\n```\n',
+                  'more.txt': '```{chunk} before\ny = 0\n```\nMARK\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of more.txt, whose line 6 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-the-part-an-include-brings-in'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{include} more.txt\n---\nstart-line: -3\n---\n```\n',
+                  'more.txt': 'Prose.\n\n```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of more.txt, whose line 3 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-the-last-lines-an-include-brings-in'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{include} more.txt\n```\n',
+                  'more.txt': 'Prose.\u2028```{chunk} more\ny = 1\n```\n'},
+                 'a.md:7: include of more.txt, whose line 2 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-after-a-line-separator-in-an-included-file'),
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: r'), 'r.rst': 'R\n=\n\n.. include:: more.txt\n   :end-line: 3\n',
+                  'more.txt': '.. chunk:: more\n\n   y = 1\n'},
+                 'r.rst:4: include of more.txt, whose line 1 is a chunk fence: the book would render the chunk '
+                 'here, but tangle reads a chunk only where a chapter writes it: move the chunk into the chapter',
+                 id='chunk-in-the-part-an-rst-include-brings-in'),
+    pytest.param({'a.md': chunk_a('x = 1\n') + '\n```{eval-rst}\n.. chunk:: more\n\n   y = 1\n```\n'},
+                 'a.md:8: chunk directive in reStructuredText (inside eval-rst, line 7): the book would render it, '
+                 'but tangle reads only chunks written as Markdown fences: write it as ```{chunk} NAME at the top level',
+                 id='chunk-directive-in-eval-rst'),
+    pytest.param({'_toc.yml': TOC.replace('file: b', 'file: r'), 'r.rst': 'R\n=\n\n.. chunk:: more\n\n   y = 1\n'},
+                 'r.rst:4: chunk directive in a reStructuredText chapter: the book would render it, but tangle reads '
+                 'chunks from Markdown chapters only: move it to a .md chapter as ```{chunk} NAME',
+                 id='chunk-directive-in-an-rst-chapter'),
+    # MyST-NB's cut of a notebook chapter into cells
+    pytest.param({'a.md': NB + chunk_a('x = 1\n') + '\n+++ {"tags": ["remove-cell"]}\n\n```{chunk} hidden\ny = 1\n```\n'},
+                 "a.md:14: chunk 'hidden' is in a Markdown cell tagged remove-cell (the +++ at line 12), which the "
+                 'book drops: remove the tag, or end the cell before the chunk', id='chunk-in-a-removed-markdown-cell'),
+    pytest.param({'a.md': NB + chunk_a('x = 1\n') + '\n```{code-cell} python\n1\n```\n\n+++ {"tags": ["remove_cell"]}\n'
+                          '\n```{chunk} hidden\ny = 1\n```\n'},
+                 "a.md:18: chunk 'hidden' is in a Markdown cell tagged remove-cell (the +++ at line 16), which the "
+                 'book drops: remove the tag, or end the cell before the chunk', id='chunk-in-a-removed-cell-after-code'),
+    pytest.param({'a.md': NB + chunk_a('x = 1\n') + '\n+++ {"tags": "remove-cell"}\n\nProse.\n'},
+                 "a.md:1: MyST-NB cannot read it as a notebook: 'remove-cell' is not of type 'array'",
+                 id='cell-tags-a-string'),
+    *(pytest.param({'a.md': NB + f'# A{sep}more\n\n```{{chunk}} first\nx = 1\n```\n'},
+                   f'a.md:6: line separator {shown} in a notebook chapter: MyST-NB would split the line there and cut '
+                   'the chapter into cells at the wrong lines, so a chunk could vanish from the book: delete it',
+                   id=f'line-separator-{shown}-in-a-notebook')
+      for sep, shown in (('\u2028', 'U+2028'), ('\x85', 'U+0085'), ('\x0c', 'U+000C'))),
+    pytest.param({'a.md': NB + '# A\u2028more\n\n```{code-cell} python\n1\n```\n\n````markdown\n```{chunk} shown\n'
+                          'y = 1\n```\n````\n'},
+                 'a.md:6: line separator U+2028 in a notebook chapter: MyST-NB would split the line there and cut '
+                 'the chapter into cells at the wrong lines, so a chunk could vanish from the book: delete it',
+                 id='line-separator-in-a-notebook-whose-only-chunk-is-an-example'),
     # configuration and table of contents of the wrong shape
     pytest.param({'_config.yml': '- parse\n- x\n'}, '_config.yml:1: must be a mapping of settings (key: value), not list',
                  id='config-a-list'),
@@ -209,3 +274,42 @@ def test_chunk_syntax_shown_inside_a_longer_plain_fence_is_an_example_not_a_chun
     example = '\n````markdown\n```{chunk} shown\nz = 3\n```\n````\n'
     root = book_with(tmp_path, {'a.md': A + example})
     assert tangle.read_book(root).text == 'x = 1\ny = 2\nprint(x + y)\n'
+
+
+def test_an_include_shown_as_code_or_holding_no_chunk_is_read_as_before(tmp_path):
+    """Only an include that brings a chunk into a chapter is refused: shown as code, or chunk-free, it is fine."""
+    root = book_with(tmp_path, {'_config.yml': 'exclude_patterns: [parts/*]\n',
+                                'a.md': chunk_a('x = 1\n') + '\n```{include} parts/more.md\n:literal:\n```\n\n'
+                                        '```{include} parts/prose.md\n```\n',
+                                'parts/more.md': '```{chunk} more\ny = 1\n```\n', 'parts/prose.md': 'Prose.\n'})
+    assert tangle.read_book(root).text == 'x = 1\nprint(x + y)\n'
+
+
+def test_a_notebook_chapter_with_cells_is_read_as_before_when_no_chunk_is_hidden(tmp_path):
+    """Cells cut at +++ and code cells, a removed cell without a chunk, and a line separator outside a notebook."""
+    a_md = (NB + chunk_a('x = 1\n') + '\n+++ {"tags": ["remove-cell"]}\n\nHidden prose.\n\n+++\n\n'
+            '```{code-cell} python\n:tags: [remove-cell]\n1\n```\n\n```{chunk} more\nz = 3\n```\n')
+    root = book_with(tmp_path, {'a.md': a_md, 'b.md': '# B\u2028more\n\n```{chunk} second\nprint(x + y)\n```\n'})
+    assert tangle.read_book(root).text == 'x = 1\nz = 3\nprint(x + y)\n'
+
+
+@pytest.mark.parametrize('options, more', [
+    (':start-line: 3\n', '```{chunk} more\ny = 1\n```\nProse after the chunk.\n'),
+    (':end-line: 2\n', 'Prose.\n\n```{chunk} more\ny = 1\n```\n'),
+    ('---\nend-before: "```{chunk}"\n---\n', 'Prose.\n\n```{chunk} more\ny = 1\n```\n'),
+    (':start-after: END\n', '```{chunk} more\ny = 1\n```\nEND\nProse.\n'),
+    (':start-after: NOT THERE\n', '```{chunk} more\ny = 1\n```\n'),
+], ids=['start-line', 'end-line', 'end-before-in-a-yaml-block', 'start-after', 'start-after-text-missing'])
+def test_an_include_whose_options_leave_the_chunk_out_is_read(tmp_path, options, more):
+    """The include's options cut the file as MyST's include does: a chunk outside the part brought in is not in
+    the book, and blocks nothing (where the mark is missing, the build reports it and brings nothing in)."""
+    root = book_with(tmp_path, {'a.md': chunk_a('x = 1\n') + f'\n```{{include}} more.txt\n{options}```\n',
+                                'more.txt': more})
+    assert tangle.read_book(root).text == 'x = 1\nprint(x + y)\n'
+
+
+def test_an_include_shown_inside_a_code_example_is_not_refused(tmp_path):
+    """```{include}``` written inside a plain fence is an example: the book shows it, and includes nothing."""
+    root = book_with(tmp_path, {'a.md': chunk_a('x = 1\n') + '\n````markdown\n```{include} more.txt\n```\n````\n',
+                                'more.txt': '```{chunk} more\ny = 1\n```\n'})
+    assert tangle.read_book(root).text == 'x = 1\nprint(x + y)\n'

@@ -352,7 +352,7 @@ def fresh_copy(real_book, folder):
 PROPERTY = settings(max_examples=20, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 REFUSALS = ('moved here', 'different number of lines', 'left empty', 'close the fence', 'read wrong',
-            'carriage return', 'byte order mark')
+            'carriage return', 'byte order mark', 'syntax error', 'does not compile')
 ODD_LINES = ['', '    ', '```', '````', ':linenos:', '---', '```{chunk} x', '\ufeffx = 1', 'x = 1\r', '\tx = 1',
              '    return out', 'x\u2028y', '# \u00e9\u4e2d\U0001f600']
 ANY_LINE = st.one_of(st.text(st.characters(exclude_categories=('Cs', 'Cc')), max_size=30), st.sampled_from(ODD_LINES))
@@ -432,15 +432,22 @@ def edits_inside_one_chunk(draw, book):
 @given(data=st.data())
 @PROPERTY
 def test_edits_inside_one_chunk_always_stitch_into_that_chunk_alone(real_book, data, capsys):
-    """Only that chunk's chapter changes, and the chunk holds exactly the edited lines."""
+    """Only that chunk's chapter changes, and the chunk holds exactly the edited lines; or, when the edit
+    breaks the program's syntax (a line of a block replaced by a comment), refused at that line of the file."""
     book = real_book[1]
     name, body = data.draw(edits_inside_one_chunk(book))
     assume(body != book.chunk(name).lines)
     chunk = book.chunk(name)
     lines = book.lines[:chunk.start - 1] + body + book.lines[chunk.start - 1 + len(chunk.lines):]
+    text = ''.join(line + '\n' for line in lines)
+    broken = tangle.compile_error(text)
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_copy(real_book, Path(folder))
-        err, after = stitched_or_refused(root, book, ''.join(line + '\n' for line in lines), capsys)
+        err, after = stitched_or_refused(root, book, text, capsys)
+        event('refused: syntax error' if broken else 'stitched')
+        if isinstance(broken, SyntaxError):
+            assert err.startswith(f"tangle: microgpt.py:{broken.lineno}: syntax error in chunk '"), err
+            return
         assert err == ''
         assert [c.lines for c in after.chunks] == [body if c.name == name else c.lines for c in book.chunks]
 

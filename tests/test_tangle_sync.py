@@ -220,6 +220,104 @@ def test_a_syntax_error_in_a_chunk_is_refused_at_its_chapter_line(book, capsys):
                                         f"'sample-names' (microgpt.py:{chunk.start + at}): ")
 
 
+def test_stitch_refuses_a_syntax_error_in_the_edited_file_at_its_line_and_writes_nothing(book, capsys):
+    """A stitch would leave chapters that every mode then refuses (and a book whose cells fail): refused at the
+    line of microgpt.py, which keeps the edit; once fixed there, the stitch goes through."""
+    program = book / 'microgpt.py'
+    line = next(i for i, text in enumerate(program.read_text(encoding='utf-8').split('\n'), 1)
+                if text.startswith('temperature = 0.5  #'))
+    edit(program, 'temperature = 0.5  #', 'temperature = = 0.6  #')
+    before = snapshot(book)
+    code, out, err = run(book, capsys, '--stitch')
+    assert (code, out) == (2, '')
+    assert err.startswith(f"tangle: microgpt.py:{line}: syntax error in chunk 'sample-names': invalid syntax; "
+                          'nothing was stitched: fix it in microgpt.py, then run tangle.py --stitch'), err
+    assert snapshot(book) == before
+    edit(program, 'temperature = = 0.6  #', 'temperature = 0.6  #')
+    assert run(book, capsys, '--stitch')[0] == 0
+    assert any(text.startswith('temperature = 0.6  #') for text in chunk_of(book, 'sample-names').lines)
+    assert run(book, capsys, '--check')[0] == 0
+
+
+def test_stitch_refuses_a_syntax_error_merged_with_the_chapters_changes_naming_the_chunk(book, capsys):
+    """A chapter lengthened one chunk and the file broke another since the last sync: the merged program's lines
+    are not the file's, so the refusal names the chunk and the line in it."""
+    edit(book / chunk_of(book, 'adam').path, 'eps_adam = 0.01', 'eps_adam = 0.01\nextra_adam = 1')
+    edit(book / 'microgpt.py', 'temperature = 0.5  #', 'temperature = = 0.6  #')
+    at = next(i for i, text in enumerate(chunk_of(book, 'sample-names').lines, 1) if text.startswith('temperature'))
+    before = snapshot(book)
+    code, out, err = run(book, capsys, '--stitch')
+    assert (code, out) == (2, '')
+    assert err.startswith(f"tangle: microgpt.py: syntax error in chunk 'sample-names', its line {at} (merged with "
+                          "the chapters' changes): invalid syntax; nothing was stitched"), err
+    assert snapshot(book) == before
+
+
+def chunk_block(lines, chunk):
+    """The chapter lines (0-based slice) of a chunk: its opening fence, its body and its closing fence."""
+    return slice(chunk.body_line - 2, chunk.body_line - 1 + len(chunk.lines) + 1)
+
+
+def swap_chunks(root, first, second):
+    """Swap two chunks written in the same chapter (first before second), fences and all."""
+    one, two = chunk_of(root, first), chunk_of(root, second)
+    assert one.path == two.path and one.body_line < two.body_line
+    chapter = root / one.path
+    lines = chapter.read_text(encoding='utf-8').split('\n')
+    a, b = chunk_block(lines, one), chunk_block(lines, two)
+    lines = lines[:a.start] + lines[b] + lines[a.stop:b.start] + lines[a] + lines[b.stop:]
+    chapter.write_text('\n'.join(lines), encoding='utf-8')
+
+
+def add_chunk(root, after, name, body):
+    """A new chunk in the chapter of chunk after, just below it."""
+    chunk = chunk_of(root, after)
+    chapter = root / chunk.path
+    lines = chapter.read_text(encoding='utf-8').split('\n')
+    end = chunk_block(lines, chunk).stop
+    chapter.write_text('\n'.join(lines[:end] + ['', f'```{{chunk}} {name}', *body, '```'] + lines[end:]),
+                       encoding='utf-8')
+
+
+def remove_chunk(root, name):
+    """Delete a chunk (its fences and body) from its chapter."""
+    chunk = chunk_of(root, name)
+    chapter = root / chunk.path
+    lines = chapter.read_text(encoding='utf-8').split('\n')
+    block = chunk_block(lines, chunk)
+    chapter.write_text('\n'.join(lines[:block.start] + lines[block.stop:]), encoding='utf-8')
+
+
+@pytest.mark.parametrize('change, named', [
+    (lambda root: add_chunk(root, 'encode-decode', 'vocab-note', ['vocab_note = vocab_size - 1', '']),
+     " (chunk 'vocab-note', book/01-data/03-start-and-end.md:"),
+    (lambda root: swap_chunks(root, 'special-token', 'encode-decode'), ''),
+    (lambda root: remove_chunk(root, 'linear'), ''),
+], ids=['added', 'reordered', 'removed'])
+def test_a_hand_edit_is_refused_when_the_chapters_added_removed_or_reordered_chunks_since_the_last_sync(
+        book, capsys, change, named):
+    """stitch's three-way merge matches chunks by name and place: when the chapters' chunks are no longer the
+    ones last synced, it cannot tell which edited line goes where. Refused at the first edited line, naming an
+    added chunk; nothing is written, and tangle does not overwrite the hand edit either."""
+    program = book / 'microgpt.py'
+    line = next(i for i, text in enumerate(program.read_text(encoding='utf-8').split('\n'), 1)
+                if text.startswith('temperature = 0.5  #'))
+    change(book)
+    tangle.read_book(book)  # the chapters alone are a good book
+    edit(program, 'temperature = 0.5  #', 'temperature = 0.6  #')
+    before = snapshot(book)
+    code, out, err = run(book, capsys, '--stitch')
+    assert (code, out) == (2, '')
+    assert err.startswith(f'tangle: microgpt.py:{line}: edited since the last sync (_build/tangle-state.json), while '
+                          f'the chapters added, removed or reordered chunks{named}'), err
+    assert 'copy the edits into the chapters by hand, then run tangle.py --force' in err
+    assert snapshot(book) == before
+    assert run(book, capsys)[0] == 2  # the hand edit is not overwritten
+    code, _, err = run(book, capsys, '--check')
+    assert code == 1 and 'both changed since the last sync' in err
+    assert snapshot(book) == before
+
+
 # ---------------------------------------------------------------- the record: state file, else the last commit
 
 def test_without_a_state_file_the_last_commit_is_the_record(book, capsys):

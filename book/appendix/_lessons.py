@@ -266,6 +266,39 @@ def term_first_uses(root=tangle.ROOT, book=None):
     return first
 
 
+GLOSSARY = 'book/appendix/glossary'
+TAUGHT_KEY = 'taught_in'   # the glossary's front-matter map: term -> the page that teaches it
+
+
+@dataclass
+class Teacher:
+    """The page where a glossary term is taught: a lesson (number set) or an appendix page (number None)."""
+    docname: str
+    title: str
+    number: int = None
+
+
+def term_teachers(root=tangle.ROOT, book=None):
+    """{term, lowercased: Teacher} from the glossary's declared taught_in map. A term declared on a page
+    that is not in the book raises a ValueError naming it."""
+    root = Path(root)
+    parser = tangle.markdown_parser(root)
+    declared = front_matter(tangle.chapter_file(root, GLOSSARY).read_text(encoding='utf-8')).get(TAUGHT_KEY) or {}
+    numbered = {lesson.docname: lesson for lesson in lessons(root, book)}
+    pages = {d for _, _, docnames in toc_parts(root) for d in docnames}
+    found = {}
+    for term, docname in declared.items():
+        docname = str(docname).strip().strip('/')
+        if docname not in pages:
+            raise ValueError(f'{GLOSSARY}.md: {TAUGHT_KEY}: "{term}" is taught in {docname}, which is not a page of the book')
+        if docname in numbered:
+            found[str(term).lower()] = Teacher(docname, numbered[docname].title, numbered[docname].number)
+        else:
+            text = tangle.chapter_file(root, docname).read_text(encoding='utf-8')
+            found[str(term).lower()] = Teacher(docname, h1_title(text, parser))
+    return found
+
+
 def reading_rule():
     """The reading-time rule, in words, from the constants above."""
     def minutes(x):

@@ -43,26 +43,15 @@ def test_every_lesson_of_the_toc_has_teaching_notes_and_no_note_is_stray():
     assert sorted(set(notes) - set(lessons)) == [], 'notes for pages that are not lessons of _toc.yml'
 
 
-def test_each_lesson_has_a_time_prerequisites_and_three_to_six_points():
-    """Suggested time, prerequisites and 1-4 notes: 3 to 6 short bullet points on the page."""
+def test_each_lesson_has_a_time_and_one_to_four_points():
+    """Suggested time and 1-4 notes: 2 to 5 short bullet points on the page. What a lesson assumes is in its
+    front matter, shown to every reader (tests/test_objectives.py)."""
     for docname, entry in editions.read_notes(REPO).items():
-        assert set(entry) == {'time', 'prerequisites', 'notes'}, docname
+        assert set(entry) == {'time', 'notes'}, docname
         assert isinstance(entry['time'], str) and re.match(r'^\d+ minutes', entry['time']), docname
-        assert entry['prerequisites'] and all(isinstance(p, str) and p.strip() for p in entry['prerequisites']), docname
         notes = entry['notes']
         assert all(isinstance(n, str) and 0 < len(n) <= 300 for n in notes), docname
-        assert 3 <= 2 + len(notes) <= 6, docname
-
-
-def test_prerequisites_name_pages_of_the_book_and_earlier_lessons_only():
-    """A prerequisite that names a page is in _toc.yml, and a lesson it names comes before."""
-    pages = toc_docnames()
-    number = {docname: n for n, docname in editions.lessons(REPO)}
-    for docname, entry in editions.read_notes(REPO).items():
-        for needed in entry['prerequisites']:
-            if re.match(r'^[\w.-]+(/[\w.-]+)+$', needed):
-                assert needed in pages, f'{docname}: prerequisite {needed} is not a page of _toc.yml'
-                assert number.get(needed, 0) < number[docname], f'{docname}: prerequisite {needed} comes later'
+        assert 1 <= len(notes) <= 4, docname
 
 
 def test_handout_names_are_numbered_in_book_order_and_unique():
@@ -130,11 +119,9 @@ Next: {{ref}}`{next}`.
 MINI_NOTES = """\
 book/m1/01-first:
   time: 10 minutes
-  prerequisites: [none]
   notes: [FIRSTNOTE, "Misconception: `code` is shown as code."]
 book/m1/02-second:
   time: 20 minutes
-  prerequisites: [book/m1/01-first, index, some plain text]
   notes: [SECONDNOTE]
 """
 
@@ -185,10 +172,7 @@ def test_teacher_html_shows_solutions_open_and_the_teaching_notes(mini_book):
     assert 'SOLUTIONTEXT1' in first and not re.search(r'class="solution[^"]*dropdown', first)
     assert first.index('Teaching notes') < first.index('Some prose') < first.index('SOLUTIONTEXT1')
     assert 'FIRSTNOTE' in first and 'TEACHERONLY1' in first and '<code class="docutils literal notranslate"><span class="pre">code</span></code>' in first
-    assert 'Suggested time:' in second and '20 minutes' in second
-    assert re.search(r'<a class="reference internal" href="01-first.html"><span class="doc">lesson 1</span>', second)
-    assert re.search(r'href="../../index.html"><span class="doc">The mini book</span>', second)
-    assert 'some plain text' in second
+    assert 'Suggested time:' in second and '20 minutes' in second and 'Prerequisites' not in second
     assert '(teacher edition)' in first
     assert 'SOLUTIONTEXT1' in (build / 'html' / '_sources' / 'book' / 'm1' / '01-first.md').read_text()
 
@@ -218,7 +202,6 @@ def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
     body = key[key.index(r'\sphinxmaketitle'):]
     assert body.index('Teaching notes') < body.index('SECONDNOTE') < body.index('Some prose') \
         < body.index('EXERCISETEXT2') < body.index('Solution to Exercise 2.1') < body.index('SOLUTIONTEXT2')
-    assert r'\sphinxstylestrong{Prerequisites:} \sphinxstyleemphasis{First?} (lesson 1); \sphinxstyleemphasis{The mini book}; some plain text' in key
     assert 'SOLUTIONTEXT1' not in key and 'TEACHERONLY' not in key
     # The book's numbering: the second lesson's sections, figures, tables, listings and equations are 2.1, 2.2, ...
     for document in (tex, key):

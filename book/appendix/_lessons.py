@@ -21,6 +21,7 @@ MINUTES_PER_CELL = 0.5        # each code cell or code example whose code is sho
 MINUTES_PER_EXERCISE = 3.0    # each "Check your understanding" exercise, solution included
 
 OBJECTIVES_KEY = 'learning_objectives'   # the front-matter list a lesson may give
+ASSUMES_KEY = 'assumes'   # the front-matter list of what a lesson assumes: pages (docnames), `text <docname>`, or text
 PROGRAM_DIRECTIVES = {'chunk', 'show'}
 CODE_DIRECTIVES = {'code-cell', 'code-block', 'code', 'sourcecode'}
 SKIPPED_DIRECTIVES = {'math', 'glossary', 'raw', 'eval-rst', 'toctree', 'image'}
@@ -42,6 +43,7 @@ class Lesson:
     cells: int = 0
     exercises: int = 0
     runs: list = field(default_factory=list)   # program functions its code cells call: [(name, chunk name)]
+    assumes: list = field(default_factory=list)   # its front matter's assumes list, as written
 
     @property
     def minutes(self):
@@ -230,13 +232,29 @@ def lessons(root=tangle.ROOT, book=None):
             counts = count_page(text, parser)
             own = {c.name for c in chunks}
             revisits = list(dict.fromkeys(n for n in chunk_names(book, counts.cited) if n not in own))
-            given = front_matter(text).get(OBJECTIVES_KEY)
+            matter = front_matter(text)
+            given = matter.get(OBJECTIVES_KEY)
+            assumes = [str(a) for a in matter.get(ASSUMES_KEY) or []]
             given = [str(o) for o in given] if isinstance(given, list) and given else None
             runs = list(dict.fromkeys(call for call in code_calls(text, parser, functions) if call[1] not in own))
             result.append(Lesson(number, docname, caption, title, chunks, revisits,
                                  given or default_objectives(title, chunks), bool(given),
-                                 counts.words, counts.listings, counts.cells, counts.exercises, runs))
+                                 counts.words, counts.listings, counts.cells, counts.exercises, runs, assumes))
     return result
+
+
+PAGE_RE = r'[\w.-]+(?:/[\w.-]+)+'   # a docname: book/01-data/01-the-names
+
+
+def assumed_item(item):
+    """(text or None, docname or None) of one entry of a lesson's assumes list: a page of the book
+    ("book/01-data/01-the-names"), words that link a page ("logarithms <book/appendix/math-refresher>"),
+    or plain text."""
+    item = ' '.join(str(item).split())
+    if re.fullmatch(PAGE_RE, item):
+        return None, item
+    match = re.fullmatch(rf'(.+?)\s*<({PAGE_RE})>', item)
+    return (match.group(1), match.group(2)) if match else (item, None)
 
 
 def term_targets(text, parser):

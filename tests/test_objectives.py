@@ -120,6 +120,13 @@ def test_the_box_is_document_content_in_the_latex_too(mini):
     assert 'It assumes:' in body and 'Explain how y follows.' in body
 
 
+def test_the_course_index_shows_the_same_assumptions(mini):
+    """The course index reads the same front matter: what each lesson assumes, lessons by number."""
+    markdown = _lessons.course_index_markdown(mini)
+    assert 'It assumes: some Python: `for` loops.' in markdown
+    assert 'It assumes: {doc}`lesson 1 </m/one>`; {doc}`sums </m/refresher>`.' in markdown
+
+
 # ---------------------------------------------------------------- the real lessons
 
 @pytest.fixture(scope='module')

@@ -257,6 +257,17 @@ def assumed_item(item):
     return (match.group(1), match.group(2)) if match else (item, None)
 
 
+def assumed_markdown(item, numbers=None):
+    """One entry of a lesson's assumes list as MyST: a link to the page ({doc}; "lesson N" for a lesson
+    when numbers, {docname: number}, has it), or the text as written."""
+    text, page = assumed_item(item)
+    if page is None:
+        return text
+    if not text and page in (numbers or {}):
+        text = f'lesson {numbers[page]}'
+    return f'{{doc}}`{text} </{page}>`' if text else f'{{doc}}`/{page}`'
+
+
 def term_targets(text, parser):
     """The targets of the {term} roles of MyST text, in order, lowercased (as Sphinx looks terms up);
     directives' bodies included, code skipped."""
@@ -382,6 +393,9 @@ def course_index_markdown(root=tangle.ROOT, book=None, part=None, all_lessons=No
                     f'{lines}.', '', 'After it you can:', '']
             out += [f'- {marker}{" ".join(o.split())}{marker}' for o in lesson.objectives]
             out += ['']
+            if lesson.assumes:
+                numbers = {other.docname: other.number for other in all_lessons}
+                out += ['It assumes: ' + '; '.join(assumed_markdown(item, numbers) for item in lesson.assumes) + '.', '']
     return '\n'.join(out)
 
 

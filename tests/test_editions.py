@@ -79,6 +79,7 @@ latex:
 sphinx:
   local_extensions:
     editions: {ext}
+    objectives: {ext}
   extra_extensions:
     - sphinx_exercise
 """
@@ -93,6 +94,12 @@ parts:
       - file: book/m1/02-second
 """
 MINI_LESSON = """\
+---
+learning_objectives:
+  - "State OBJECTIVE{n} of `code`."
+assumes: [{assumes}]
+---
+
 ({label})=
 # {title}
 
@@ -115,6 +122,10 @@ SOLUTIONTEXT{n} is the answer.
 ```
 
 Next: {{ref}}`{next}`.
+
+## Summary
+
+- SUMMARY{n}.
 """
 MINI_NOTES = """\
 book/m1/01-first:
@@ -134,8 +145,8 @@ def mini_book(tmp_path_factory):
     (root / '_config.yml').write_text(MINI_CONFIG.format(ext=REPO / 'book' / '_ext'))
     (root / '_toc.yml').write_text(MINI_TOC)
     (root / 'index.md').write_text('# The mini book\n\nTwo lessons.\n')
-    (root / 'book' / 'm1' / '01-first.md').write_text(MINI_LESSON.format(label='first', title='First?', n=1, next='second'))
-    (root / 'book' / 'm1' / '02-second.md').write_text(MINI_LESSON.format(label='second', title='Second?', n=2, next='second'))
+    (root / 'book' / 'm1' / '01-first.md').write_text(MINI_LESSON.format(label='first', title='First?', n=1, next='second', assumes='"plain `Python`"'))
+    (root / 'book' / 'm1' / '02-second.md').write_text(MINI_LESSON.format(label='second', title='Second?', n=2, next='second', assumes='book/m1/01-first'))
     (root / 'book' / 'teacher-notes.yml').write_text(MINI_NOTES)
     return root
 
@@ -173,6 +184,10 @@ def test_teacher_html_shows_solutions_open_and_the_teaching_notes(mini_book):
     assert first.index('Teaching notes') < first.index('Some prose') < first.index('SOLUTIONTEXT1')
     assert 'FIRSTNOTE' in first and 'TEACHERONLY1' in first and '<code class="docutils literal notranslate"><span class="pre">code</span></code>' in first
     assert 'Suggested time:' in second and '20 minutes' in second and 'Prerequisites' not in second
+    # Every edition opens each lesson with its objectives and what it assumes (book/_ext/objectives.py).
+    assert first.index('In this lesson') < first.index('OBJECTIVE1') < first.index('Some prose')
+    assert re.search(r'It assumes:</strong> <a class="reference internal" href="01-first.html"><span[^>]*>First\?</span></a>'
+                     r' \(lesson 1\)\.', second)
     assert '(teacher edition)' in first
     assert 'SOLUTIONTEXT1' in (build / 'html' / '_sources' / 'book' / 'm1' / '01-first.md').read_text()
 
@@ -195,6 +210,10 @@ def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
     assert r'\title{Second?}' in tex and "\\author{Mini \u00b7 lesson 2}" in tex
     assert r'Next: \sphinxstyleemphasis{Second?} (lesson 2).' in (build / 'latex' / 'lesson-01-first.tex').read_text()
     assert 'EXERCISETEXT2' in tex and 'EXERCISETEXT1' not in tex
+    # The handout carries the lesson's objectives and assumptions at its top, and its summary at its end.
+    assert tex.index('In this lesson') < tex.index('OBJECTIVE2') < tex.index('Some prose') < tex.index('SUMMARY2')
+    assert r'\sphinxstylestrong{It assumes:} \sphinxstyleemphasis{First?} (lesson 1).' in tex
+    assert 'plain \\sphinxcode{\\sphinxupquote{Python}}' in (build / 'latex' / 'lesson-01-first.tex').read_text()
     assert 'SOLUTIONTEXT' not in tex and r'\sphinxtableofcontents' not in tex
     assert 'Teaching notes' not in tex and 'SECONDNOTE' not in tex and 'TEACHERONLY' not in tex
     key = (build / 'latex' / 'lesson-02-second-answers.tex').read_text()

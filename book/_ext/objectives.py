@@ -19,11 +19,15 @@ TITLE = 'In this lesson'
 CLASS = 'lesson-objectives'
 
 
-def appendix_module(root, name):
-    """Import a helper module of the appendix pages (book/appendix/NAME.py), as those pages do."""
-    folder = str(Path(root) / 'book' / 'appendix')
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+HERE = Path(__file__).resolve().parent   # book/_ext of the repository that holds this extension
+
+
+def appendix_module(name):
+    """Import a helper module of the appendix pages (book/appendix/NAME.py, beside this folder), with the
+    repository's tangle.py importable as it needs."""
+    for folder in (str(HERE.parent.parent), str(HERE.parent / 'appendix')):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     return importlib.import_module(name)
 
 
@@ -33,7 +37,7 @@ def on_builder_inited(app):
     app.microgpt_objectives = {}
     if not (root / '_toc.yml').exists():
         return
-    _lessons = appendix_module(root, '_lessons')
+    _lessons = appendix_module('_lessons')
     app.microgpt_objectives = {lesson.docname: lesson for lesson in _lessons.lessons(root)}
     app.microgpt_assumed_item = _lessons.assumed_item
 

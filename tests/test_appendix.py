@@ -362,6 +362,41 @@ def test_every_glossary_term_is_linked_from_some_page(term_links, glossary_terms
     assert not unused, f'glossary terms never linked with {{term}}: {unused}'
 
 
+def test_every_glossary_term_is_taught_on_a_declared_page_of_the_book_that_links_it(term_links, glossary_terms):
+    """The glossary's taught_in map names, for each term and for no other, a page of _toc.yml (a lesson, with its
+    book number, or an appendix page) whose text links the term: "taught in lesson N" points where the idea is."""
+    taught = _lessons.term_teachers(REPO)
+    assert sorted(set(glossary_terms) - set(taught)) == [], 'terms with no declared page'
+    assert sorted(set(taught) - set(glossary_terms)) == [], 'declared terms that are not in the glossary'
+    number = {lesson.docname: lesson.number for lesson in _lessons.lessons(REPO)}
+    for term, teacher in taught.items():
+        assert teacher.docname in term_links, (term, teacher.docname)
+        assert teacher.number == number.get(teacher.docname), (term, teacher)
+        assert teacher.docname != 'book/appendix/glossary' and term in term_links[teacher.docname], \
+            f'{term!r} is declared taught in {teacher.docname}, which does not link it with {{term}}'
+    # The ideas the overview lessons only mention are taught later (round 2's review of the glossary).
+    assert {t: taught[t].number for t in ('loss', 'temperature', 'sampling', 'held-out names', 'parameter',
+                                          'autograd')} == {'loss': 25, 'temperature': 31, 'sampling': 30,
+                                                           'held-out names': 29, 'parameter': 14, 'autograd': 10}
+
+
+def test_a_term_declared_on_a_page_outside_the_book_is_an_error(tmp_path):
+    """A taught_in entry naming a lesson that does not exist stops with the term and the page."""
+    (tmp_path / '_toc.yml').write_text(MINI_TOC.replace('      - file: two\n', '      - file: two\n'
+                                                         '  - caption: Appendix\n    chapters:\n'
+                                                         '      - file: book/appendix/glossary\n'))
+    (tmp_path / 'index.md').write_text('# Mini\n')
+    (tmp_path / 'one.md').write_text(LESSON_WITH_OBJECTIVES)
+    (tmp_path / 'two.md').write_text(LESSON_WITHOUT)
+    (tmp_path / 'book' / 'appendix').mkdir(parents=True)
+    glossary = tmp_path / 'book' / 'appendix' / 'glossary.md'
+    glossary.write_text('---\ntaught_in:\n  loss: two\n---\n# Glossary\n')
+    assert _lessons.term_teachers(tmp_path)['loss'] == _lessons.Teacher('two', 'How does y follow?', 2)
+    glossary.write_text('---\ntaught_in:\n  loss: book/09-nowhere/01-lost\n---\n# Glossary\n')
+    with pytest.raises(ValueError, match='"loss" is taught in book/09-nowhere/01-lost, which is not a page'):
+        _lessons.term_teachers(tmp_path)
+
+
 def test_term_roles_are_found_in_directives_and_across_lines():
     """The role reader sees roles in exercises and colon fences, with explicit titles and line breaks."""
     text = 'A {term}`Token` and {term}`linear\nlayer <Linear Layer>`.\n\n```{exercise}\n:label: e\nSee {term}`BOS`.\n```\n' \

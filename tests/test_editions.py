@@ -43,26 +43,15 @@ def test_every_lesson_of_the_toc_has_teaching_notes_and_no_note_is_stray():
     assert sorted(set(notes) - set(lessons)) == [], 'notes for pages that are not lessons of _toc.yml'
 
 
-def test_each_lesson_has_a_time_prerequisites_and_three_to_six_points():
-    """Suggested time, prerequisites and 1-4 notes: 3 to 6 short bullet points on the page."""
+def test_each_lesson_has_a_time_and_one_to_four_points():
+    """Suggested time and 1-4 notes: 2 to 5 short bullet points on the page. What a lesson assumes is in its
+    front matter, shown to every reader (tests/test_objectives.py)."""
     for docname, entry in editions.read_notes(REPO).items():
-        assert set(entry) == {'time', 'prerequisites', 'notes'}, docname
+        assert set(entry) == {'time', 'notes'}, docname
         assert isinstance(entry['time'], str) and re.match(r'^\d+ minutes', entry['time']), docname
-        assert entry['prerequisites'] and all(isinstance(p, str) and p.strip() for p in entry['prerequisites']), docname
         notes = entry['notes']
         assert all(isinstance(n, str) and 0 < len(n) <= 300 for n in notes), docname
-        assert 3 <= 2 + len(notes) <= 6, docname
-
-
-def test_prerequisites_name_pages_of_the_book_and_earlier_lessons_only():
-    """A prerequisite that names a page is in _toc.yml, and a lesson it names comes before."""
-    pages = toc_docnames()
-    number = {docname: n for n, docname in editions.lessons(REPO)}
-    for docname, entry in editions.read_notes(REPO).items():
-        for needed in entry['prerequisites']:
-            if re.match(r'^[\w.-]+(/[\w.-]+)+$', needed):
-                assert needed in pages, f'{docname}: prerequisite {needed} is not a page of _toc.yml'
-                assert number.get(needed, 0) < number[docname], f'{docname}: prerequisite {needed} comes later'
+        assert 1 <= len(notes) <= 4, docname
 
 
 def test_handout_names_are_numbered_in_book_order_and_unique():
@@ -90,6 +79,7 @@ latex:
 sphinx:
   local_extensions:
     editions: {ext}
+    objectives: {ext}
   extra_extensions:
     - sphinx_exercise
 """
@@ -104,6 +94,12 @@ parts:
       - file: book/m1/02-second
 """
 MINI_LESSON = """\
+---
+learning_objectives:
+  - "State OBJECTIVE{n} of `code`."
+assumes: [{assumes}]
+---
+
 ({label})=
 # {title}
 
@@ -126,15 +122,17 @@ SOLUTIONTEXT{n} is the answer.
 ```
 
 Next: {{ref}}`{next}`.
+
+## Summary
+
+- SUMMARY{n}.
 """
 MINI_NOTES = """\
 book/m1/01-first:
   time: 10 minutes
-  prerequisites: [none]
   notes: [FIRSTNOTE, "Misconception: `code` is shown as code."]
 book/m1/02-second:
   time: 20 minutes
-  prerequisites: [book/m1/01-first, index, some plain text]
   notes: [SECONDNOTE]
 """
 
@@ -147,8 +145,8 @@ def mini_book(tmp_path_factory):
     (root / '_config.yml').write_text(MINI_CONFIG.format(ext=REPO / 'book' / '_ext'))
     (root / '_toc.yml').write_text(MINI_TOC)
     (root / 'index.md').write_text('# The mini book\n\nTwo lessons.\n')
-    (root / 'book' / 'm1' / '01-first.md').write_text(MINI_LESSON.format(label='first', title='First?', n=1, next='second'))
-    (root / 'book' / 'm1' / '02-second.md').write_text(MINI_LESSON.format(label='second', title='Second?', n=2, next='second'))
+    (root / 'book' / 'm1' / '01-first.md').write_text(MINI_LESSON.format(label='first', title='First?', n=1, next='second', assumes='"plain `Python`"'))
+    (root / 'book' / 'm1' / '02-second.md').write_text(MINI_LESSON.format(label='second', title='Second?', n=2, next='second', assumes='book/m1/01-first'))
     (root / 'book' / 'teacher-notes.yml').write_text(MINI_NOTES)
     return root
 
@@ -185,10 +183,11 @@ def test_teacher_html_shows_solutions_open_and_the_teaching_notes(mini_book):
     assert 'SOLUTIONTEXT1' in first and not re.search(r'class="solution[^"]*dropdown', first)
     assert first.index('Teaching notes') < first.index('Some prose') < first.index('SOLUTIONTEXT1')
     assert 'FIRSTNOTE' in first and 'TEACHERONLY1' in first and '<code class="docutils literal notranslate"><span class="pre">code</span></code>' in first
-    assert 'Suggested time:' in second and '20 minutes' in second
-    assert re.search(r'<a class="reference internal" href="01-first.html"><span class="doc">lesson 1</span>', second)
-    assert re.search(r'href="../../index.html"><span class="doc">The mini book</span>', second)
-    assert 'some plain text' in second
+    assert 'Suggested time:' in second and '20 minutes' in second and 'Prerequisites' not in second
+    # Every edition opens each lesson with its objectives and what it assumes (book/_ext/objectives.py).
+    assert first.index('In this lesson') < first.index('OBJECTIVE1') < first.index('Some prose')
+    assert re.search(r'It assumes:</strong> <a class="reference internal" href="01-first.html"><span[^>]*>First\?</span></a>'
+                     r' \(lesson 1\)\.', second)
     assert '(teacher edition)' in first
     assert 'SOLUTIONTEXT1' in (build / 'html' / '_sources' / 'book' / 'm1' / '01-first.md').read_text()
 
@@ -211,6 +210,10 @@ def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
     assert r'\title{Second?}' in tex and "\\author{Mini \u00b7 lesson 2}" in tex
     assert r'Next: \sphinxstyleemphasis{Second?} (lesson 2).' in (build / 'latex' / 'lesson-01-first.tex').read_text()
     assert 'EXERCISETEXT2' in tex and 'EXERCISETEXT1' not in tex
+    # The handout carries the lesson's objectives and assumptions at its top, and its summary at its end.
+    assert tex.index('In this lesson') < tex.index('OBJECTIVE2') < tex.index('Some prose') < tex.index('SUMMARY2')
+    assert r'\sphinxstylestrong{It assumes:} \sphinxstyleemphasis{First?} (lesson 1).' in tex
+    assert 'plain \\sphinxcode{\\sphinxupquote{Python}}' in (build / 'latex' / 'lesson-01-first.tex').read_text()
     assert 'SOLUTIONTEXT' not in tex and r'\sphinxtableofcontents' not in tex
     assert 'Teaching notes' not in tex and 'SECONDNOTE' not in tex and 'TEACHERONLY' not in tex
     key = (build / 'latex' / 'lesson-02-second-answers.tex').read_text()
@@ -218,7 +221,6 @@ def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
     body = key[key.index(r'\sphinxmaketitle'):]
     assert body.index('Teaching notes') < body.index('SECONDNOTE') < body.index('Some prose') \
         < body.index('EXERCISETEXT2') < body.index('Solution to Exercise 2.1') < body.index('SOLUTIONTEXT2')
-    assert r'\sphinxstylestrong{Prerequisites:} \sphinxstyleemphasis{First?} (lesson 1); \sphinxstyleemphasis{The mini book}; some plain text' in key
     assert 'SOLUTIONTEXT1' not in key and 'TEACHERONLY' not in key
     # The book's numbering: the second lesson's sections, figures, tables, listings and equations are 2.1, 2.2, ...
     for document in (tex, key):

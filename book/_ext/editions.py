@@ -5,7 +5,8 @@ The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets
     student (default)  HTML: solutions in closed dropdowns; downloadable page sources without them.
                        LaTeX and EPUB: no solutions.
     teacher            Solutions open on the page, and each lesson starts with its teaching notes
-                       (time, prerequisites, misconceptions) from book/teacher-notes.yml.
+                       (time, misconceptions) from book/teacher-notes.yml; what a lesson assumes is in
+                       every edition's opening box (book/_ext/objectives.py).
     handouts           LaTeX: two documents per lesson of _toc.yml, from one build: the handout (its
                        exercises, no solutions) and the answer key (each exercise followed by its
                        solution, the teaching notes on the first page). Both number sections, listings,
@@ -77,7 +78,7 @@ def lessons(root):
 
 
 def read_notes(root):
-    """The teaching notes, {docname: {'time': str, 'prerequisites': [str], 'notes': [str]}}."""
+    """The teaching notes, {docname: {'time': str, 'notes': [str]}}."""
     return yaml.safe_load((Path(root) / NOTES_FILE).read_text(encoding='utf-8')) or {}
 
 
@@ -130,37 +131,14 @@ def inline_text(text):
     return [nodes.literal(part, part) if i % 2 else nodes.Text(part) for i, part in enumerate(parts) if part]
 
 
-def page_link(app, docname, from_docname):
-    """A link to another page, resolved like {doc}: "lesson N" for a lesson, else the page's title."""
-    number = app.microgpt_lessons.get(docname)
-    label = f'lesson {number}' if number else docname
-    ref = addnodes.pending_xref('', refdomain='std', reftype='doc', reftarget='/' + docname,
-                               refexplicit=bool(number), refwarn=True, refdoc=from_docname)
-    ref += nodes.inline(label, label, classes=['xref', 'std', 'std-doc'])
-    return [ref]
-
-
-def lesson_named(app, docname, from_docname=None):
-    """Handouts: another page as text, "*its title* (lesson N)"; a handout cannot link to it."""
-    title = app.env.titles[docname].astext()
-    number = app.microgpt_lessons.get(docname)
-    return [nodes.emphasis(title, title)] + ([nodes.Text(f' (lesson {number})')] if number else [])
-
-
-def notes_admonition(app, docname, entry, link=page_link):
-    """The "Teaching notes" admonition of one lesson; link(app, page, docname) names a prerequisite page."""
+def notes_admonition(app, docname, entry):
+    """The "Teaching notes" admonition of one lesson."""
     items = nodes.bullet_list()
 
     def item(*children):
         items.append(nodes.list_item('', nodes.paragraph('', '', *children)))
 
     item(nodes.strong('Suggested time:', 'Suggested time:'), nodes.Text(' '), *inline_text(str(entry['time'])))
-    prerequisites = [nodes.strong('Prerequisites:', 'Prerequisites:'), nodes.Text(' ')]
-    for i, needed in enumerate(entry['prerequisites']):
-        if i:
-            prerequisites.append(nodes.Text('; '))
-        prerequisites += link(app, needed, docname) if needed in app.env.found_docs else inline_text(needed)
-    item(*prerequisites)
     for note in entry['notes']:
         item(*inline_text(note))
     return nodes.admonition('', nodes.title('Teaching notes', 'Teaching notes'), items,
@@ -266,7 +244,7 @@ def on_doctree_resolved(app, doctree, docname):
         start = [nodes.raw('', lesson_numbering(number), format='latex')]
         entry = app.microgpt_notes.get(docname)
         if entry:
-            start.append(AnswerKeyOnly('', notes_admonition(app, docname, entry, link=lesson_named)))
+            start.append(AnswerKeyOnly('', notes_admonition(app, docname, entry)))
         section[section.index(title) + 1:section.index(title) + 1] = start
 
 

@@ -1,10 +1,11 @@
-"""Sphinx extension: hovering a glossary link shows the term's definition; each entry names its first lesson.
+"""Sphinx extension: hovering a glossary link shows the term's definition; each entry names where it is taught.
 
 Every {term} link gets its definition as the HTML title attribute, set while the book is built,
 so the tooltip needs no script and works offline and from file:// pages. Math in a definition is
 shown as plain text (1 - βᵗ, not 1 - \\beta^t), since a title cannot render it. In the book (a
-folder with _toc.yml), every glossary entry also ends with a link to the first lesson whose text
-links the term, found by _lessons.term_first_uses. It also gives every numbered line of the line atlas
+folder with _toc.yml), every glossary entry also ends with a link to the page that teaches the term,
+declared in the glossary's front matter (taught_in, read by _lessons.term_teachers), and the lesson
+that links it first when that one comes earlier. It also gives every numbered line of the line atlas
 (the page labelled line-atlas) an id, L1 to L200, so a link such as line-atlas.html#L120 lands on the line.
 Listed under sphinx.local_extensions in _config.yml.
 """
@@ -82,26 +83,37 @@ def collect_definitions(app, doctree):
 
 
 def add_first_uses(app, doctree):
-    """In the book, end every glossary entry with a link to the first lesson that links its term."""
+    """In the book, end every glossary entry with a link to the page that teaches its term (declared in the
+    glossary's front matter, _lessons.term_teachers) and, when a lesson links it earlier, that lesson's number."""
     root = Path(app.srcdir)
     if not (root / '_toc.yml').exists():
         return
     _lessons = appendix_module(root, '_lessons')   # it needs the book's tangle.py
+    taught = _lessons.term_teachers(root)
     first = _lessons.term_first_uses(root)
-    for lesson in {id(l): l for l in first.values()}.values():
-        app.env.note_dependency(str(_lessons.tangle.chapter_file(root, lesson.docname)))
+    for docname in {t.docname for t in taught.values()} | {lesson.docname for lesson in first.values()}:
+        app.env.note_dependency(str(_lessons.tangle.chapter_file(root, docname)))
     for glossary in doctree.findall(addnodes.glossary):
         for item in glossary.findall(nodes.definition_list_item):
             definition = item.next_node(nodes.definition)
             terms = [term.astext().strip().lower() for term in item.findall(nodes.term)]
-            lesson = next((first[term] for term in terms if term in first), None)
-            if definition is None or lesson is None:
+            teacher = next((taught[term] for term in terms if term in taught), None)
+            if definition is None or teacher is None:
                 continue
-            link = addnodes.pending_xref('', nodes.inline('', lesson.title, classes=['xref', 'std', 'std-doc']),
-                                         refdomain='std', reftype='doc', reftarget='/' + lesson.docname,
-                                         refdoc=app.env.docname, refexplicit=False, refwarn=True)
-            definition += nodes.paragraph('', '', nodes.emphasis('', f'First used in lesson {lesson.number}: '),
-                                          link, classes=['glossary-first-use'])
+            definition += taught_paragraph(app, teacher, next((first[t] for t in terms if t in first), None))
+
+
+def taught_paragraph(app, teacher, first=None):
+    """*Taught in lesson 25:* How wrong is a guess? (or *Taught in the appendix:* Math refresher), and
+    "(first linked in lesson 1)" when a lesson before the teaching one links the term."""
+    where = f'lesson {teacher.number}' if teacher.number else 'the appendix'
+    link = addnodes.pending_xref('', nodes.inline('', teacher.title, classes=['xref', 'std', 'std-doc']),
+                                 refdomain='std', reftype='doc', reftarget='/' + teacher.docname,
+                                 refdoc=app.env.docname, refexplicit=True, refwarn=True)
+    words = [nodes.emphasis('', f'Taught in {where}: '), link]
+    if first is not None and (teacher.number is None or first.number < teacher.number):
+        words.append(nodes.Text(f' (first linked in lesson {first.number})'))
+    return nodes.paragraph('', '', *words, classes=['glossary-taught-in'])
 
 
 def appendix_module(root, name):

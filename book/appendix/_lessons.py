@@ -21,6 +21,7 @@ MINUTES_PER_CELL = 0.5        # each code cell or code example whose code is sho
 MINUTES_PER_EXERCISE = 3.0    # each "Check your understanding" exercise, solution included
 
 OBJECTIVES_KEY = 'learning_objectives'   # the front-matter list a lesson may give
+ASSUMES_KEY = 'assumes'   # the front-matter list of what a lesson assumes: pages (docnames), `text <docname>`, or text
 PROGRAM_DIRECTIVES = {'chunk', 'show'}
 CODE_DIRECTIVES = {'code-cell', 'code-block', 'code', 'sourcecode'}
 SKIPPED_DIRECTIVES = {'math', 'glossary', 'raw', 'eval-rst', 'toctree', 'image'}
@@ -42,6 +43,7 @@ class Lesson:
     cells: int = 0
     exercises: int = 0
     runs: list = field(default_factory=list)   # program functions its code cells call: [(name, chunk name)]
+    assumes: list = field(default_factory=list)   # its front matter's assumes list, as written
 
     @property
     def minutes(self):
@@ -230,13 +232,40 @@ def lessons(root=tangle.ROOT, book=None):
             counts = count_page(text, parser)
             own = {c.name for c in chunks}
             revisits = list(dict.fromkeys(n for n in chunk_names(book, counts.cited) if n not in own))
-            given = front_matter(text).get(OBJECTIVES_KEY)
+            matter = front_matter(text)
+            given = matter.get(OBJECTIVES_KEY)
+            assumes = [str(a) for a in matter.get(ASSUMES_KEY) or []]
             given = [str(o) for o in given] if isinstance(given, list) and given else None
             runs = list(dict.fromkeys(call for call in code_calls(text, parser, functions) if call[1] not in own))
             result.append(Lesson(number, docname, caption, title, chunks, revisits,
                                  given or default_objectives(title, chunks), bool(given),
-                                 counts.words, counts.listings, counts.cells, counts.exercises, runs))
+                                 counts.words, counts.listings, counts.cells, counts.exercises, runs, assumes))
     return result
+
+
+PAGE_RE = r'[\w.-]+(?:/[\w.-]+)+'   # a docname: book/01-data/01-the-names
+
+
+def assumed_item(item):
+    """(text or None, docname or None) of one entry of a lesson's assumes list: a page of the book
+    ("book/01-data/01-the-names"), words that link a page ("logarithms <book/appendix/math-refresher>"),
+    or plain text."""
+    item = ' '.join(str(item).split())
+    if re.fullmatch(PAGE_RE, item):
+        return None, item
+    match = re.fullmatch(rf'(.+?)\s*<({PAGE_RE})>', item)
+    return (match.group(1), match.group(2)) if match else (item, None)
+
+
+def assumed_markdown(item, numbers=None):
+    """One entry of a lesson's assumes list as MyST: a link to the page ({doc}; "lesson N" for a lesson
+    when numbers, {docname: number}, has it), or the text as written."""
+    text, page = assumed_item(item)
+    if page is None:
+        return text
+    if not text and page in (numbers or {}):
+        text = f'lesson {numbers[page]}'
+    return f'{{doc}}`{text} </{page}>`' if text else f'{{doc}}`/{page}`'
 
 
 def term_targets(text, parser):
@@ -264,6 +293,39 @@ def term_first_uses(root=tangle.ROOT, book=None):
         for term in term_targets(text, parser):
             first.setdefault(term, lesson)
     return first
+
+
+GLOSSARY = 'book/appendix/glossary'
+TAUGHT_KEY = 'taught_in'   # the glossary's front-matter map: term -> the page that teaches it
+
+
+@dataclass
+class Teacher:
+    """The page where a glossary term is taught: a lesson (number set) or an appendix page (number None)."""
+    docname: str
+    title: str
+    number: int = None
+
+
+def term_teachers(root=tangle.ROOT, book=None):
+    """{term, lowercased: Teacher} from the glossary's declared taught_in map. A term declared on a page
+    that is not in the book raises a ValueError naming it."""
+    root = Path(root)
+    parser = tangle.markdown_parser(root)
+    declared = front_matter(tangle.chapter_file(root, GLOSSARY).read_text(encoding='utf-8')).get(TAUGHT_KEY) or {}
+    numbered = {lesson.docname: lesson for lesson in lessons(root, book)}
+    pages = {d for _, _, docnames in toc_parts(root) for d in docnames}
+    found = {}
+    for term, docname in declared.items():
+        docname = str(docname).strip().strip('/')
+        if docname not in pages:
+            raise ValueError(f'{GLOSSARY}.md: {TAUGHT_KEY}: "{term}" is taught in {docname}, which is not a page of the book')
+        if docname in numbered:
+            found[str(term).lower()] = Teacher(docname, numbered[docname].title, numbered[docname].number)
+        else:
+            text = tangle.chapter_file(root, docname).read_text(encoding='utf-8')
+            found[str(term).lower()] = Teacher(docname, h1_title(text, parser))
+    return found
 
 
 def reading_rule():
@@ -331,6 +393,9 @@ def course_index_markdown(root=tangle.ROOT, book=None, part=None, all_lessons=No
                     f'{lines}.', '', 'After it you can:', '']
             out += [f'- {marker}{" ".join(o.split())}{marker}' for o in lesson.objectives]
             out += ['']
+            if lesson.assumes:
+                numbers = {other.docname: other.number for other in all_lessons}
+                out += ['It assumes: ' + '; '.join(assumed_markdown(item, numbers) for item in lesson.assumes) + '.', '']
     return '\n'.join(out)
 
 

@@ -30,7 +30,8 @@ pages have no Run buttons. Listed under sphinx.local_extensions in _config.yml.
 Every HTML site (with or without Run buttons) also gets here a favicon (inpage/favicon.svg; browsers otherwise ask
 for /favicon.ico and log a 404), and loses sphinx-thebe's scripts: Jupyter Book always loads that extension, the
 book launches no thebe (its cells run in the page instead), and the configuration script it adds to every page came
-twice, a SyntaxError in every page's console ("Identifier 'THEBE_JS_URL' has already been declared").
+twice, a SyntaxError in every page's console ("Identifier 'THEBE_JS_URL' has already been declared"). And a
+reader's first page no longer logs pydata-sphinx-theme's "Got invalid theme mode" (FIRST_MODE).
 """
 
 import json
@@ -86,6 +87,12 @@ def is_thebe(asset):
             or 'THEBE_JS_URL' in str(getattr(asset, 'attributes', {}).get('body', '')))
 
 
+# A first visit has no colour mode stored: the theme's head script then leaves the mode empty, and its main script
+# logs an error before falling back to "auto". This says "auto" first. (The theme's default_mode setting would do the
+# same but also mark <html data-theme="auto">, which leaves the page without colours where no script runs.)
+FIRST_MODE = 'if (!document.documentElement.dataset.mode) document.documentElement.dataset.mode = "auto";'
+
+
 def on_thebe_doctree(app, doctree, docname):
     """sphinx-thebe's configuration blocks at the end of each page (a JSON for Binder, the kernel's name): gone."""
     if not html_site(app):
@@ -96,12 +103,20 @@ def on_thebe_doctree(app, doctree, docname):
 
 
 def on_site_page_context(app, pagename, templatename, context, doctree):
-    """No thebe script or stylesheet on the page."""
+    """No thebe script or stylesheet on the page, and no inline script twice (Sphinx lists a script added once the
+    builder exists twice, as it did sphinx-thebe's: only files are told apart by name)."""
     if not html_site(app):
         return
     for key in ('script_files', 'css_files'):
         if key in context:
-            context[key] = [asset for asset in context[key] if not is_thebe(asset)]
+            seen, kept = set(), []
+            for asset in context[key]:
+                body = getattr(asset, 'attributes', {}).get('body')
+                if is_thebe(asset) or (body and body in seen):
+                    continue
+                seen.add(body)
+                kept.append(asset)
+            context[key] = kept
 
 
 def enabled(app):
@@ -140,6 +155,7 @@ def on_builder_inited(app):
         return
     if not app.config.html_favicon:
         app.config.html_favicon = str(FAVICON)
+    app.add_js_file(None, body=FIRST_MODE, priority=100)
     if not enabled(app):
         if editions.edition(app) != 'teacher':
             logger.info('inpage: no Pyodide in book/_ext/inpage/node_modules (make inpage): no Run buttons')

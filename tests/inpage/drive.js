@@ -22,7 +22,8 @@
 //                                             say; a sampling stopped; at 400 px wide, whether the page overflows
 //   node drive.js SITE console PAGE...        every console error, page error and failed request of each page as it loads
 //                                             and runs its first cell; its favicon; what the first Tab reaches
-//   Served with the cross-origin isolation headers (as make serve sends them) when DRIVE_ISOLATE=1.
+//   Served with the cross-origin isolation headers (as make serve sends them) when DRIVE_ISOLATE=1. With DRIVE_SHOT=PREFIX,
+//   stop and validate also save screenshots (PREFIX-stopped.png, PREFIX-asked.png; PREFIX-fields.png, PREFIX-narrow.png).
 //   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1; the
 //                                             playground: after RUN steps of the program and RUN with the MLP off, and a
 //                                             refused switch); DRIVE_MODE=dark, DRIVE_WIDTH=400 (px), DRIVE_FULL=1 (the whole page)
@@ -90,6 +91,11 @@ async function runCell(page, i) {
 }
 
 // A cell's bar: its state (data-inpage), status, question, and whether its Stop shows and its Run is disabled.
+async function shot(page, name, selector, i = 0) {  // a screenshot with the element in view, when DRIVE_SHOT asks
+  if (!process.env.DRIVE_SHOT) return;
+  await page.evaluate((selector, i) => document.querySelectorAll(selector)[i].scrollIntoView({block: 'center'}), selector, i);
+  await page.screenshot({path: `${process.env.DRIVE_SHOT}-${name}.png`});
+}
 const cellState = (page, i) => page.evaluate(i => {
   const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
   return {state: cell.dataset.inpage, how: cell.dataset.inpageStop, status: cell.querySelector('.inpage-status').textContent,
@@ -284,6 +290,7 @@ const commands = {
     const stopSeconds = (Date.now() - began) / 1000;
     const stopped = await cellState(page, last), notRun = await cellState(page, 0);
     const stoppedOutput = await outputs(page, last);
+    await shot(page, 'stopped', 'div.cell .inpage-bar', last);
     const first = await runCell(page, 0);  // every other Run button works
     const firstOutput = await outputs(page, 0);
     // the time limit, shortened: the question, then, unanswered, the cell stops
@@ -293,6 +300,7 @@ const commands = {
     await page.waitForFunction(last => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[last]
       .querySelector('.inpage-question').textContent, {timeout: 60000, polling: 50}, last);
     const asked = await cellState(page, last);
+    await shot(page, 'asked', 'div.cell .inpage-bar', last);
     await waitState(page, last, ['stopped']);
     const unanswered = {...await cellState(page, last), seconds: (Date.now() - began) / 1000};
     await page.evaluate(() => Object.assign(window.microgptInpage.limits, {ask: 60, unanswered: 300}));
@@ -350,11 +358,22 @@ const commands = {
     const own = {message: await said('#pg-model')};
     await clickButton(page, 'Explain one name');
     own.status = await status();
+    if (process.env.DRIVE_SHOT) {  // every sampling field refused at once
+      for (const [selector, value] of [['#pg-temperature', '0'], ['#pg-how-many-names', '2.5'], ['#pg-first-letters-optional-', 'm4']]) {
+        await typeInto(page, selector, value);
+      }
+      await clickButton(page, 'Invent names');
+      await shot(page, 'fields', '#pg-temperature');
+      await typeInto(page, '#pg-temperature', '0.5');
+      await typeInto(page, '#pg-how-many-names', '20');
+      await typeInto(page, '#pg-first-letters-optional-', '');
+    }
     await page.select('#pg-model', 'book');
     await typeInto(page, '#pg-training-steps', '10000000');
     const steps = {message: await said('#pg-training-steps')};
     await clickButton(page, 'Train');
     steps.status = await page.$eval('#pg-train-status', s => s.textContent);
+    await shot(page, 'steps', '#pg-training-steps');
     await typeInto(page, '#pg-training-steps', '20');
     steps.good = await said('#pg-training-steps');
     // a long sampling, stopped
@@ -376,6 +395,7 @@ const commands = {
     await page.setViewport({width: 400, height: 900});
     await clickButton(page, 'Explain one name');
     await page.waitForSelector('#pg-explain table', {timeout: CELL_TIMEOUT});
+    await shot(page, 'narrow', '#pg-explain table');
     const narrow = await page.evaluate(() => ({scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
       playground: document.querySelector('#microgpt-playground').getBoundingClientRect().right}));
     return {namesBefore, fields, own, steps, stopped, after, narrow};

@@ -80,8 +80,10 @@ NAMESPACE['input'] = _input  # the cells' input() (the builtin itself stays as i
 def _error_text(err):
     """A cell's traceback as plain Python prints it, without this module's frames (the stand-in input()); a missing
     module and input() end in the sentences above."""
-    if isinstance(err, ModuleNotFoundError) and err.name:
-        err = ModuleNotFoundError(NO_MODULE.format(name=err.name.split('.')[0]), name=err.name).with_traceback(err.__traceback__)
+    if isinstance(err, ModuleNotFoundError):  # Pyodide's own message names it without setting err.name
+        named = err.name or next(iter(re.findall(r"module (?:named )?'([\w.]+)'", str(err))), None)
+        if named:
+            err = ModuleNotFoundError(NO_MODULE.format(name=named.split('.')[0]), name=named).with_traceback(err.__traceback__)
     shown = traceback.TracebackException(type(err), err, err.__traceback__.tb_next if err.__traceback__ else None)
     shown.stack = traceback.StackSummary.from_list(
         [frame for frame in shown.stack if frame.filename != __file__ and '/_pyodide/' not in frame.filename

@@ -92,7 +92,7 @@
     const block = element('div', {className: `output inpage-${kind}${kind === 'stdout' ? ' stream' : ''}`},
                           [element('div', {className: 'highlight'}, [pre])]);
     if (lines > SHOWN_LINES) {
-      const cut = element('p', {className: 'inpage-note inpage-cut'}, [
+      const cut = element('p', {className: 'inpage-cut'}, [
         `The first ${SHOWN_LINES.toLocaleString('en')} of ${lines.toLocaleString('en')} lines. `,
         element('button', {type: 'button', className: 'inpage-show-all', textContent: `Show all ${lines.toLocaleString('en')} lines`,
                            onclick: () => { pre.textContent = text; cut.remove(); }})]);
@@ -326,8 +326,11 @@
         target.node.dataset.inpage = 'failed';
         return;
       }
-      if (onTarget) target.stoppedCode = code;
       const restarted = err.message === 'restarted' || target.stopHow === 'restarted';
+      if (onTarget) {
+        target.stoppedCode = code;
+        if (restarted) target.show([], 'Stopped before it finished: it printed nothing the page could keep.');
+      }
       status.textContent = `Stopped after ${elapsed()} s` + (target.unanswered ? ', with no answer to the question' : '') +
         '. ' + (restarted ? 'Python was started afresh, so what the cells defined is gone: the next Run runs the cells ' +
                             'before it again' + (onTarget ? ' (but not this one, unless you change it or run it).' : '.')
@@ -538,11 +541,12 @@
         where.textContent = `Done in ${((performance.now() - began) / 1000).toFixed(2)} s.${said ? ' ' + said : ''}`;
       } catch (err) {
         clear();  // no output of an earlier request is left beside the message
-        where.textContent = err instanceof Stopped ? (err.message === 'restarted' ? RESTARTED : STOPPED)
+        where.textContent = err instanceof Stopped ? (err.message === 'restarted' && lostModel ? RESTARTED : STOPPED)
           : err.message.split('\n').filter(Boolean).pop();
       }
     };
-    onRestart.push(() => { ownModel = false; });
+    let lostModel = false;  // a restart ended the model the reader trained
+    onRestart.push(() => { lostModel = ownModel; ownModel = false; });
     const clearNames = () => { names.replaceChildren(); explained.replaceChildren(); };
     const sampling = async (what) => {  // Invent names or Explain one name, with Stop while it works
       if (!checkSampling()) {

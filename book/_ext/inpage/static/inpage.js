@@ -547,7 +547,8 @@
     };
     let lostModel = false;  // a restart ended the model the reader trained
     onRestart.push(() => { lostModel = ownModel; ownModel = false; });
-    const clearNames = () => { names.replaceChildren(); explained.replaceChildren(); };
+    const clearExplanation = () => { explained.replaceChildren(); ['tabindex', 'role', 'aria-label'].forEach(a => explained.removeAttribute(a)); };
+    const clearNames = () => { names.replaceChildren(); clearExplanation(); };
     const sampling = async (what) => {  // Invent names or Explain one name, with Stop while it works
       if (!checkSampling()) {
         clearNames();
@@ -564,7 +565,7 @@
       const [t, n, p, own] = settings();
       const list = await call('sample', t, n, p, own);
       names.replaceChildren(...list.map(name => element('li', {textContent: name})));
-      explained.replaceChildren();
+      clearExplanation();
     });
     explainButton.onclick = () => sampling(async () => {
       const [t, , p, own] = settings();
@@ -731,6 +732,9 @@
       element('td', {}, s.attention.map((w, h) => attentionBar(w, h, steps)))]));
     const head = element('tr', {}, ['Input', 'Top candidates (probability)', 'Chosen', `Attention of each of the ${heads} heads over the tokens so far`]
       .map(text => element('th', {scope: 'col', textContent: text})));
+    box.tabIndex = 0;  // on a narrow screen the table scrolls sideways inside the box: the keyboard can scroll it
+    box.setAttribute('role', 'region');
+    box.setAttribute('aria-label', `How the model wrote ${name || 'the name'}`);
     box.replaceChildren(element('p', {textContent: `The name: ${name || '(empty)'}. "." is the start and end token.`}),
       element('table', {className: 'pg-table'}, [element('thead', {}, [head]), element('tbody', {}, rows)]));
   }

@@ -4,6 +4,8 @@
 // runtime. Python (Pyodide) starts in a Web Worker (inpage-worker.js) the first time a reader presses Run.
 // The cells share one namespace and run in page order: running a cell first runs the cells before it
 // that have not run, the hidden setup cells included. No framework, no bundler, nothing from other hosts.
+// One cell runs at a time (the others say they are waiting); Stop interrupts Python where the page is cross-origin
+// isolated (make serve sends the headers) and otherwise starts it afresh; a cell running a minute asks whether to go on.
 (() => {
   'use strict';
   const meta = document.querySelector('meta[name="microgpt-inpage"]');

@@ -60,9 +60,11 @@ def site(request, tmp_path_factory):
     return built
 
 
-def drive(site, *args, timeout=1800):
+def drive(site, *args, timeout=1800, isolate=False):
+    """drive.js's answer; with isolate, the site is served with the cross-origin isolation headers make serve sends."""
+    env = {**os.environ, 'DRIVE_ISOLATE': '1' if isolate else ''}
     done = subprocess.run(['node', str(DRIVER / 'drive.js'), str(site), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert not answer['external'], f'requests to other hosts: {answer["external"][:5]}'
@@ -95,6 +97,90 @@ def test_an_edited_cell_prints_its_new_output_and_reset_puts_the_book_back(site)
 def test_from_a_file_address_the_run_button_says_to_serve_the_book(site):
     message = drive(site, 'file', PAGES[0])['message']
     assert 'make serve' in message and 'file://' in message
+
+
+@pytest.mark.parametrize('isolate', [True, False], ids=['interrupt', 'fresh-python'])
+def test_stop_ends_a_runaway_cell_and_every_other_run_button_works_after(site, isolate):
+    """`while True: pass` typed in a cell and run with Shift+Enter: it shows Stop; a cell pressed meanwhile says it is
+    waiting; Stop ends it within seconds, by KeyboardInterrupt where the page is cross-origin isolated (make serve),
+    else by starting Python afresh; the waiting cell is not run and says so; another cell then runs and prints the
+    book's output. The time limit (shortened to a second) asks, and unanswered stops the cell; Reset says what it
+    keeps, and the cell then prints the book's output again."""
+    done = drive(site, 'stop', PAGES[1], isolate=isolate)
+    assert done['mode'] == ('interrupt' if isolate else 'restart')
+    assert done['running']['stopShown'] and done['running']['runDisabled'] and done['running']['status'] == 'Running…'
+    assert done['waiting']['state'] == 'waiting' and done['waiting']['status'].startswith('Waiting: cell ')
+    assert done['waiting']['stopShown']
+    assert done['stopSeconds'] < 5, done['stopSeconds']
+    stopped = done['stopped']
+    assert stopped['state'] == 'stopped' and stopped['status'].startswith('Stopped after ') and not stopped['stopShown']
+    assert stopped['how'] == ('interrupted' if isolate else 'restarted')
+    if isolate:  # as Jupyter shows an interrupted cell
+        assert done['stoppedOutput'][-1].rstrip().endswith('KeyboardInterrupt'), done['stoppedOutput']
+        assert 'is kept' in stopped['status']
+    else:
+        assert 'started afresh' in stopped['status'] and 'is gone' in stopped['status']
+    assert done['notRun']['state'] == 'stopped' and done['notRun']['status'].startswith('Not run: Stop was pressed')
+    assert done['first']['state'] == 'done' and done['firstOutput'] == done['book']['first']
+    assert 'Keep going' in done['asked']['question'] and done['asked']['state'] == 'running'
+    assert done['unanswered']['state'] == 'stopped' and 'no answer' in done['unanswered']['status']
+    assert done['unanswered']['seconds'] < 30
+    assert "book's again" in done['reset']['status'] and 'kept' in done['reset']['status']
+    assert done['again']['state'] == 'done' and done['lastOutput'] == done['book']['last']
+
+
+def test_long_output_is_cut_and_input_and_a_missing_module_get_a_plain_sentence(site):
+    """5,000 printed lines show 2,000 and a "show all" button that shows the 5,000; input() and `import numpy` end
+    in a sentence that says what the page cannot do, with no advice that cannot work here (micropip)."""
+    done = drive(site, 'limits', PAGES[1])
+    long = done['long']
+    assert long['run']['state'] == 'done' and long['shownLines'] == 2000 and long['allLines'] == 5000
+    assert 'first 2,000 of 5,000 lines' in long['cut']
+    typed = done['input']['output'][-1]
+    assert 'no keyboard' in typed and 'EOFError' not in typed and typed.startswith('Traceback (most recent call last)')
+    missing = done['numpy']['output'][-1]
+    assert "No module named 'numpy'" in missing and 'Jupyter' in missing
+    assert 'micropip' not in missing and 'loadPackage' not in missing
+
+
+def test_the_playground_refuses_each_bad_field_beside_it_and_stops_a_long_sampling(site):
+    """Temperature 0, -1 and 1e9, 2.5 and 100,000 names, letters the model lacks, "your own model" before any training
+    and 10,000,000 steps: each gets a message beside its field, the button does nothing but say so, and the names of
+    an earlier request are cleared. A long sampling stops within seconds, and the next one works. At 400 px wide the
+    page does not overflow sideways."""
+    done = drive(site, 'validate')
+    assert done['namesBefore'] == 20
+    for selector, tries in done['fields'].items():
+        *bad, good = tries
+        for one in bad:
+            assert one['message'].startswith('Type ') and one['invalid'] == 'true', (selector, one)
+            assert one['status'] == 'Not done: see the message beside the field.' and one['names'] == 0, (selector, one)
+        assert good['message'] == '', selector
+    assert len(done['fields']) == 3
+    assert 'no model of your own' in done['own']['message'] and done['own']['status'].startswith('Not done')
+    assert '1,000' in done['steps']['message'] and done['steps']['status'].startswith('Not started')
+    assert done['steps']['good'] == ''
+    stopped = done['stopped']
+    assert stopped['stopEnabled'] and stopped['status'].startswith('Stopped') and stopped['seconds'] < 5
+    assert stopped['buttonsBack']  # its Stop is disabled again: nothing runs
+    assert done['after']['status'].startswith('Done') and done['after']['names'] == 3
+    assert done['narrow']['scrollWidth'] <= done['narrow']['width'], done['narrow']
+
+
+def test_pages_log_no_error_and_have_a_favicon_and_a_skip_link(site):
+    """A lesson (its first cell run), the landing page and the playground (names invented): no console error, no page
+    error, no failed request (the favicon is served); the first Tab reaches "Skip to main content". The built pages
+    carry none of sphinx-thebe's scripts and the colour-mode script once."""
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    pages = [PAGES[0], 'book/index.html', 'book/appendix/playground.html']
+    for name, seen in drive(site, 'console', *pages).items():
+        assert seen['log'] == [], (name, seen['log'])
+        assert seen['icon'] and seen['icon'].endswith('/_static/favicon.svg'), name
+        assert seen['firstTab']['text'] == 'Skip to main content' and seen['firstTab']['href'] == '#main-content', name
+        html = (site / name).read_text(encoding='utf-8')
+        assert 'thebe' not in html.lower() and html.count(inpage.FIRST_MODE) == 1, name
+    assert (site / '_static' / 'favicon.svg').read_bytes() == inpage.FAVICON.read_bytes()
 
 
 HELDOUT_SHOWN = 50  # the playground's held-out loss is on the first this many of the book's held-out names
@@ -246,6 +332,64 @@ def test_the_buttons_outputs_editor_and_playground_leave_axe_nothing_to_report(s
 
 
 # ---------------------------------------------------------------- without a browser
+
+def test_the_page_runtime_cuts_printing_and_says_plainly_what_the_page_cannot_do(monkeypatch):
+    """pagert.run_cell, run here in CPython: printing beyond KEPT_LINES is counted, not kept; input() and a missing
+    module end in pagert's sentences, without pagert's own frames in the traceback; the playground's functions refuse
+    what the page refuses (temperature, count, first letters, steps, "your own model" before training) in words, and
+    the page's JavaScript has the same limits."""
+    pagert = page_runtime()
+    monkeypatch.setattr(pagert, 'KEPT_LINES', 50)
+    printed = json.loads(pagert.run_cell('for i in range(120):\n    print(i)', 'cell 1'))
+    assert printed[0] == ['stdout', ''.join(f'{i}\n' for i in range(50))]
+    assert printed[1][0] == 'stderr' and '70 more lines were printed' in printed[1][1]
+    typed = json.loads(pagert.run_cell('name = input("Your name? ")', 'cell 2'))[-1]
+    assert typed[0] == 'error' and typed[1].endswith(f'OSError: {pagert.NO_KEYBOARD}\n')
+    assert 'pagert' not in typed[1] and typed[1].count('File "') == 1
+    missing = json.loads(pagert.run_cell('import numpy_not_here.linalg', 'cell 3'))[-1][1]
+    assert missing.endswith('ModuleNotFoundError: ' + pagert.NO_MODULE.format(name='numpy_not_here') + '\n')
+    pyodides = json.loads(pagert.run_cell(  # Pyodide's own wording (its import hook sets no name): the same sentence
+        'raise ModuleNotFoundError("The module \'numpy\' is included in the Pyodide distribution, but it is not installed.")',
+        'cell 4'))[-1][1]
+    assert pyodides.endswith(pagert.NO_MODULE.format(name='numpy') + '\n') and 'micropip' not in pyodides
+    for args in ((0, 20), (-1, 20), (1e9, 20), (0.5, 2.5), (0.5, 0), (0.5, pagert.MAX_NAMES + 1), (0.5, 3, 'm4'),
+                 (0.5, 3, 'a' * 16)):
+        with pytest.raises(ValueError):
+            pagert.sample(*args)
+    pagert._training.clear()
+    with pytest.raises(ValueError, match='no model of your own'):
+        pagert.sample(0.5, 3, '', True)
+    for steps in (0, 2.5, pagert.MAX_STEPS + 1, 10_000_000):
+        with pytest.raises(ValueError, match='steps'):
+            pagert.train_start(steps)
+    assert json.loads(pagert.sample(0.5, 20)) == tangle.trained_run()['samples']
+    script = (REPO / 'book' / '_ext' / 'inpage' / 'static' / 'inpage.js').read_text(encoding='utf-8')
+    assert f'const MAX_STEPS = {pagert.MAX_STEPS};' in script and f'const MAX_NAMES = {pagert.MAX_NAMES};' in script
+    assert f'const TEMPERATURE = [{pagert.TEMPERATURE[0]}, {pagert.TEMPERATURE[1]}];' in script
+
+
+def test_the_html_site_drops_sphinx_thebes_scripts_and_inline_scripts_listed_twice():
+    """What inpage.on_site_page_context leaves of a page's scripts and stylesheets (the EPUB's are ebook.py's)."""
+    sys.path.insert(0, str(REPO / 'book' / '_ext'))
+    import inpage
+    from sphinx.builders.html._assets import _CascadingStyleSheet, _JavaScript
+    thebe = 'const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"; const thebe_selector = ".thebe,.cell"'
+    scripts = [_JavaScript('_static/doctools.js'), _JavaScript('', body=thebe), _JavaScript('_static/sphinx-thebe.js'),
+               _JavaScript('', body=thebe), _JavaScript('', body=inpage.FIRST_MODE), _JavaScript('', body=inpage.FIRST_MODE),
+               _JavaScript('_static/inpage.js')]
+    styles = [_CascadingStyleSheet('_static/sphinx-thebe.css'), _CascadingStyleSheet('_static/inpage.css')]
+    app = type('App', (), {'builder': type('B', (), {'name': 'html'})})
+    context = {'script_files': scripts, 'css_files': styles}
+    inpage.on_site_page_context(app, 'book/index', 'page.html', context, None)
+    assert [(str(s.filename), s.attributes.get('body')) for s in context['script_files']] == [
+        ('_static/doctools.js', None), ('', inpage.FIRST_MODE), ('_static/inpage.js', None)]
+    assert [str(s.filename) for s in context['css_files']] == ['_static/inpage.css']
+    epub = {'script_files': list(scripts)}
+    inpage.on_site_page_context(type('App', (), {'builder': type('B', (), {'name': 'epub'})}), 'x', 'page.html', epub, None)
+    assert epub['script_files'] == scripts  # the EPUB's pages are ebook.py's business
+    assert inpage.FAVICON.is_file() and inpage.FAVICON.read_text(encoding='utf-8').startswith('<svg')
+
+
 
 def test_the_page_gets_the_runtime_as_is_and_runs_the_program_as_the_build_does(tmp_path):
     """The page's tangle.py imports book/_ext/runtime.py, copied unchanged to its place in a checkout; run on the

@@ -26,6 +26,12 @@ What the build writes beside the pages, in _inpage/:
 
 Without node_modules/pyodide (a machine with only Python) or in the teacher edition, nothing is added: the
 pages have no Run buttons. Listed under sphinx.local_extensions in _config.yml.
+
+Every HTML site (with or without Run buttons) also gets here a favicon (inpage/favicon.svg; browsers otherwise ask
+for /favicon.ico and log a 404), and loses sphinx-thebe's scripts: Jupyter Book always loads that extension, the
+book launches no thebe (its cells run in the page instead), and the configuration script it adds to every page came
+twice, a SyntaxError in every page's console ("Identifier 'THEBE_JS_URL' has already been declared"). And a
+reader's first page no longer logs pydata-sphinx-theme's "Got invalid theme mode" (FIRST_MODE).
 """
 
 import json
@@ -33,6 +39,7 @@ import re
 import shutil
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.util import logging
 
 import editions
@@ -66,6 +73,50 @@ from runtime import *  # noqa: E402,F401,F403
 from runtime import _json, _run_chunks  # noqa: E402,F401
 '''
 RUNTIME = Path(__file__).resolve().parent / 'runtime.py'
+FAVICON = HERE / 'favicon.svg'
+
+
+def html_site(app):
+    """The HTML site, either edition (not the EPUB, whose builder is epub)."""
+    return app.builder.name == 'html'
+
+
+def is_thebe(asset):
+    """sphinx-thebe's script, its configuration script or its stylesheet (a page's script_files or css_files item)."""
+    return ('thebe' in Path(str(asset.filename or '')).name
+            or 'THEBE_JS_URL' in str(getattr(asset, 'attributes', {}).get('body', '')))
+
+
+# A first visit has no colour mode stored: the theme's head script then leaves the mode empty, and its main script
+# logs an error before falling back to "auto". This says "auto" first. (The theme's default_mode setting would do the
+# same but also mark <html data-theme="auto">, which leaves the page without colours where no script runs.)
+FIRST_MODE = 'if (!document.documentElement.dataset.mode) document.documentElement.dataset.mode = "auto";'
+
+
+def on_thebe_doctree(app, doctree, docname):
+    """sphinx-thebe's configuration blocks at the end of each page (a JSON for Binder, the kernel's name): gone."""
+    if not html_site(app):
+        return
+    for raw in list(doctree.findall(nodes.raw)):
+        if 'x-thebe-config' in raw.astext() or raw.astext().startswith('<script>kernelName'):
+            raw.parent.remove(raw)
+
+
+def on_site_page_context(app, pagename, templatename, context, doctree):
+    """No thebe script or stylesheet on the page, and no inline script twice (Sphinx lists a script added once the
+    builder exists twice, as it did sphinx-thebe's: only files are told apart by name)."""
+    if not html_site(app):
+        return
+    for key in ('script_files', 'css_files'):
+        if key in context:
+            seen, kept = set(), []
+            for asset in context[key]:
+                body = getattr(asset, 'attributes', {}).get('body')
+                if is_thebe(asset) or (body and body in seen):
+                    continue
+                seen.add(body)
+                kept.append(asset)
+            context[key] = kept
 
 
 def enabled(app):
@@ -102,6 +153,9 @@ def page_cells(notebook):
 def on_builder_inited(app):
     if app.builder.name != 'html':
         return
+    if not app.config.html_favicon:
+        app.config.html_favicon = str(FAVICON)
+    app.add_js_file(None, body=FIRST_MODE, priority=100)
     if not enabled(app):
         if editions.edition(app) != 'teacher':
             logger.info('inpage: no Pyodide in book/_ext/inpage/node_modules (make inpage): no Run buttons')
@@ -227,4 +281,6 @@ def setup(app):
     app.connect('builder-inited', on_builder_inited)
     app.connect('html-page-context', on_html_page_context)
     app.connect('build-finished', on_build_finished)
+    app.connect('doctree-resolved', on_thebe_doctree, priority=900)  # after sphinx-thebe has added its blocks
+    app.connect('html-page-context', on_site_page_context, priority=900)
     return {'version': '1.0', 'parallel_read_safe': True, 'parallel_write_safe': True}

@@ -14,6 +14,16 @@
 //                                             page's first cell and opening its editor (the playground: explaining
 //                                             a name, training 2 steps, a refused switch and learning rate), in the
 //                                             light and the dark colour mode
+//   node drive.js SITE stop PAGE              the last cell edited to `while True: pass` and run with Shift+Enter; Run on the
+//                                             first cell (it waits); Stop; the first cell run; the time limit's question
+//                                             left unanswered (limits shortened to seconds); Reset; the last cell run
+//   node drive.js SITE limits PAGE            the first cell edited to print 5,000 lines, to call input(), to import numpy
+//   node drive.js SITE validate               the playground's fields given bad values: each message, and what the buttons
+//                                             say; a sampling stopped; at 400 px wide, whether the page overflows
+//   node drive.js SITE console PAGE...        every console error, page error and failed request of each page as it loads
+//                                             and runs its first cell; its favicon; what the first Tab reaches
+//   Served with the cross-origin isolation headers (as make serve sends them) when DRIVE_ISOLATE=1. With DRIVE_SHOT=PREFIX,
+//   stop and validate also save screenshots (PREFIX-stopped.png, PREFIX-asked.png; PREFIX-fields.png, PREFIX-narrow.png).
 //   node drive.js SITE screenshot PAGE PNG [RUN]   a screenshot (after running the first cell when RUN=1; the
 //                                             playground: after RUN steps of the program and RUN with the MLP off, and a
 //                                             refused switch); DRIVE_MODE=dark, DRIVE_WIDTH=400 (px), DRIVE_FULL=1 (the whole page)
@@ -33,7 +43,9 @@ function serve(root) {
   const server = http.createServer((req, res) => {
     const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end(); }
-    res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'max-age=3600'});
+    const isolate = process.env.DRIVE_ISOLATE === '1'
+      ? {'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp'} : {};
+    res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'max-age=3600', ...isolate});
     fs.createReadStream(file).pipe(res);
   });
   return new Promise(done => server.listen(0, '127.0.0.1', () => done(server)));
@@ -67,7 +79,7 @@ async function runCell(page, i) {
       return [cell.dataset.inpage, cell.querySelector('.inpage-status').textContent];
     }, i);
     if (process.env.DRIVE_VERBOSE) console.error(`cell ${i}: ${state} ${status}`);
-    if (state === 'done' || state === 'failed') break;
+    if (state === 'done' || state === 'failed' || state === 'stopped') break;
     if (Date.now() - began > CELL_TIMEOUT) throw new Error(`cell ${i} still ${state} after ${CELL_TIMEOUT / 1000} s: ${status}`);
     await new Promise(done => setTimeout(done, process.env.DRIVE_VERBOSE ? 2000 : 100));
   }
@@ -76,6 +88,32 @@ async function runCell(page, i) {
     return {state: cell.dataset.inpage, status: cell.querySelector('.inpage-status').textContent,
             note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' ')};
   }, i);
+}
+
+// A cell's bar: its state (data-inpage), status, question, and whether its Stop shows and its Run is disabled.
+async function shot(page, name, selector, i = 0) {  // a screenshot with the element in view, when DRIVE_SHOT asks
+  if (!process.env.DRIVE_SHOT) return;
+  await page.evaluate((selector, i) => document.querySelectorAll(selector)[i].scrollIntoView({block: 'center'}), selector, i);
+  await page.screenshot({path: `${process.env.DRIVE_SHOT}-${name}.png`});
+}
+const cellState = (page, i) => page.evaluate(i => {
+  const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
+  return {state: cell.dataset.inpage, how: cell.dataset.inpageStop, status: cell.querySelector('.inpage-status').textContent,
+          question: cell.querySelector('.inpage-question').textContent, stopShown: !cell.querySelector('.inpage-stop').hidden,
+          runDisabled: cell.querySelector('.inpage-run').disabled};
+}, i);
+const pressIn = (page, i, selector) => page.evaluate((i, selector) => [...document.querySelectorAll('div.cell')]
+  .filter(c => c.querySelector('.inpage-run'))[i].querySelector(selector).click(), i, selector);
+const waitState = (page, i, states, timeout = 30000) => page.waitForFunction((i, states) => states.includes(
+  [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i].dataset.inpage),
+  {timeout, polling: 50}, i, states);
+async function editCode(page, i, code) {  // open cell i's editor and type code in it
+  await pressIn(page, i, '.inpage-edit');
+  const editor = await page.evaluateHandle(i => [...document.querySelectorAll('div.cell')]
+    .filter(c => c.querySelector('.inpage-run'))[i].querySelector('textarea.inpage-editor'), i);
+  await editor.evaluate(e => { e.value = ''; e.focus(); });
+  await page.keyboard.type(code);
+  return editor;
 }
 
 async function lessonReady(page, base, name) {
@@ -232,6 +270,159 @@ const commands = {
     }
     return {losses, afterOne, afterTwo, afterThree, refusedRate, notStarted, refusals};
   },
+  async stop(page, base, [name]) {
+    await lessonReady(page, base, name);
+    const count = await page.evaluate(() => document.querySelectorAll('.inpage-run').length);
+    const last = count - 1;
+    const book = {first: await outputs(page, 0), last: await outputs(page, last)};
+    await editCode(page, last, 'while True:\n    pass');
+    await page.keyboard.down('Shift'); await page.keyboard.press('Enter'); await page.keyboard.up('Shift');  // runs it
+    await waitState(page, last, ['running']);
+    await page.waitForFunction(last => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[last]
+      .querySelector('.inpage-status').textContent === 'Running…', {timeout: 60000, polling: 50}, last);
+    const running = await cellState(page, last);
+    await pressIn(page, 0, '.inpage-run');
+    const waiting = await cellState(page, 0);
+    await new Promise(done => setTimeout(done, 1000));
+    let began = Date.now();
+    await pressIn(page, last, '.inpage-stop');
+    await waitState(page, last, ['stopped']);
+    const stopSeconds = (Date.now() - began) / 1000;
+    const stopped = await cellState(page, last), notRun = await cellState(page, 0);
+    const stoppedOutput = await outputs(page, last);
+    await shot(page, 'stopped', 'div.cell .inpage-bar', last);
+    const first = await runCell(page, 0);  // every other Run button works
+    const firstOutput = await outputs(page, 0);
+    // the time limit, shortened: the question, then, unanswered, the cell stops
+    await page.evaluate(() => Object.assign(window.microgptInpage.limits, {ask: 1, unanswered: 2}));
+    began = Date.now();
+    await pressIn(page, last, '.inpage-run');
+    await page.waitForFunction(last => [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[last]
+      .querySelector('.inpage-question').textContent, {timeout: 60000, polling: 50}, last);
+    const asked = await cellState(page, last);
+    await shot(page, 'asked', 'div.cell .inpage-bar', last);
+    await waitState(page, last, ['stopped']);
+    const unanswered = {...await cellState(page, last), seconds: (Date.now() - began) / 1000};
+    await page.evaluate(() => Object.assign(window.microgptInpage.limits, {ask: 60, unanswered: 300}));
+    await pressIn(page, last, '.inpage-reset');
+    const reset = await cellState(page, last);
+    const again = await runCell(page, last);
+    return {book, running, waiting, stopSeconds, stopped, notRun, stoppedOutput, first, firstOutput, asked, unanswered, reset,
+            again, lastOutput: await outputs(page, last),
+            mode: await page.evaluate(() => document.documentElement.dataset.inpageStop)};
+  },
+  async limits(page, base, [name]) {
+    await lessonReady(page, base, name);
+    const result = {};
+    for (const [key, code] of [['long', 'for i in range(5000):\n    print(i)'], ['input', 'name = input("Your name? ")'],
+                               ['numpy', 'import numpy']]) {
+      await editCode(page, 0, code);
+      const run = await runCell(page, 0);
+      result[key] = {run, output: await outputs(page, 0), cut: await page.evaluate(() => {
+        const note = document.querySelector('div.cell .inpage-cut');
+        return note && note.textContent;
+      })};
+      if (key === 'long') {
+        result.long.shownLines = (await outputs(page, 0))[0].trim().split('\n').length;
+        await page.click('div.cell .inpage-show-all');
+        result.long.allLines = (await outputs(page, 0))[0].trim().split('\n').length;
+      }
+    }
+    return result;
+  },
+  async validate(page, base) {
+    await page.goto(base + 'book/appendix/playground.html', {waitUntil: 'load'});
+    await page.waitForSelector('#pg-temperature');
+    const said = async (selector) => page.$eval(`${selector}-message`, m => m.textContent);
+    const status = () => page.$eval('#pg-status', s => s.textContent);
+    const settled = () => page.waitForFunction(() => !/^(Starting|Working)/.test(document.querySelector('#pg-status').textContent),
+      {timeout: CELL_TIMEOUT, polling: 50});
+    await clickButton(page, 'Invent names');  // a good request first: its names must not outlive a refused one
+    await settled();
+    const namesBefore = await page.$$eval('#pg-names li', items => items.length);
+    const fields = {};
+    for (const [selector, values] of [['#pg-temperature', ['0', '-1', '1e9']], ['#pg-how-many-names', ['2.5', '100000', '0']],
+                                      ['#pg-first-letters-optional-', ['m4', 'é']]]) {
+      fields[selector] = [];
+      for (const value of values) {
+        await typeInto(page, selector, value);
+        const message = await said(selector);
+        await clickButton(page, 'Invent names');
+        fields[selector].push({value, message, invalid: await page.$eval(selector, i => i.getAttribute('aria-invalid')),
+                               status: await status(), names: await page.$$eval('#pg-names li', items => items.length)});
+      }
+      await typeInto(page, selector, {'#pg-temperature': '0.5', '#pg-how-many-names': '20'}[selector] || '');
+      fields[selector].push({value: 'good', message: await said(selector)});
+    }
+    await page.select('#pg-model', 'own');  // before any training
+    const own = {message: await said('#pg-model')};
+    await clickButton(page, 'Explain one name');
+    own.status = await status();
+    if (process.env.DRIVE_SHOT) {  // every sampling field refused at once
+      for (const [selector, value] of [['#pg-temperature', '0'], ['#pg-how-many-names', '2.5'], ['#pg-first-letters-optional-', 'm4']]) {
+        await typeInto(page, selector, value);
+      }
+      await clickButton(page, 'Invent names');
+      await shot(page, 'fields', '#pg-temperature');
+      await typeInto(page, '#pg-temperature', '0.5');
+      await typeInto(page, '#pg-how-many-names', '20');
+      await typeInto(page, '#pg-first-letters-optional-', '');
+    }
+    await page.select('#pg-model', 'book');
+    await typeInto(page, '#pg-training-steps', '10000000');
+    const steps = {message: await said('#pg-training-steps')};
+    await clickButton(page, 'Train');
+    steps.status = await page.$eval('#pg-train-status', s => s.textContent);
+    await shot(page, 'steps', '#pg-training-steps');
+    await typeInto(page, '#pg-training-steps', '20');
+    steps.good = await said('#pg-training-steps');
+    // a long sampling, stopped
+    await typeInto(page, '#pg-how-many-names', '100');
+    await typeInto(page, '#pg-temperature', '3');
+    await clickButton(page, 'Invent names');
+    await new Promise(done => setTimeout(done, 300));
+    const stopEnabled = await page.$eval('#pg-sample-stop', b => !b.disabled);
+    const began = Date.now();
+    await page.click('#pg-sample-stop');
+    await settled();
+    const stopped = {status: await status(), seconds: (Date.now() - began) / 1000, stopEnabled,
+                     buttonsBack: await page.$eval('#pg-sample-stop', b => b.disabled)};
+    await typeInto(page, '#pg-how-many-names', '3');
+    await clickButton(page, 'Invent names');
+    await settled();
+    const after = {status: await status(), names: await page.$$eval('#pg-names li', items => items.length)};
+    // 400 px wide, with a name explained
+    await page.setViewport({width: 400, height: 900});
+    await clickButton(page, 'Explain one name');
+    await page.waitForSelector('#pg-explain table', {timeout: CELL_TIMEOUT});
+    await shot(page, 'narrow', '#pg-explain table');
+    const narrow = await page.evaluate(() => ({scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
+      playground: document.querySelector('#microgpt-playground').getBoundingClientRect().right}));
+    return {namesBefore, fields, own, steps, stopped, after, narrow};
+  },
+  async console(page, base, names, site, log) {
+    const result = {};
+    for (const name of names) {
+      log.length = 0;
+      await page.goto(base + name, {waitUntil: 'load'});
+      await page.keyboard.press('Tab');
+      const firstTab = await page.evaluate(() => ({text: document.activeElement.textContent.trim(),
+        href: document.activeElement.getAttribute('href')}));
+      if (name.includes('playground')) {
+        await page.waitForSelector('#microgpt-playground button');
+        await clickButton(page, 'Invent names');
+        await page.waitForFunction(() => /^(Done|Stopped)/.test(document.querySelector('#pg-status').textContent), {timeout: CELL_TIMEOUT});
+      } else if (await page.$('.inpage-run')) {
+        await runCell(page, 0);
+      }
+      await new Promise(done => setTimeout(done, 300));
+      result[name] = {log: [...log], firstTab, icon: await page.evaluate(() => {
+        const link = document.querySelector('link[rel~="icon"]');
+        return link && link.href;
+      })};
+    }
+    return result;
+  },
   async bench(page, base, [name]) {
     await lessonReady(page, base, name);  // warms the cache: Pyodide's files are fetched once
     let began = Date.now();
@@ -306,7 +497,7 @@ async function main() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--allow-file-access-from-files',
            '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
   });
-  const external = [], errors = [];
+  const external = [], errors = [], log = [];  // log: every console error, page error and failed request
   try {
     const page = await browser.newPage();
     // No request interception (it stalls a Web Worker's requests): chromium resolves no host but 127.0.0.1,
@@ -316,7 +507,11 @@ async function main() {
       if (!(url.startsWith(base) || url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:'))) external.push(url);
     });
     page.on('pageerror', err => { if (/inpage/.test(err.stack || '')) errors.push(String(err.stack)); });  // the theme's own are not ours
-    const result = await commands[command](page, base, args, root);
+    page.on('pageerror', err => log.push(`page error: ${err.message}`));
+    page.on('console', msg => { if (msg.type() === 'error') log.push(`console: ${msg.text()}`); });
+    page.on('requestfailed', req => { if (req.url().startsWith(base)) log.push(`failed: ${req.url()}`); });
+    page.on('response', res => { if (res.status() >= 400) log.push(`HTTP ${res.status()}: ${res.url()}`); });
+    const result = await commands[command](page, base, args, root, log);
     console.log(JSON.stringify({result, external, errors}));
   } finally {
     await browser.close();

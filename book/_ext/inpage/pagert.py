@@ -20,19 +20,75 @@ import types
 
 NAMESPACE = {'__name__': '__main__', '__builtins__': __builtins__}
 _outputs = None
+# What a cell prints is kept up to this many lines (the page shows the first SHOWN_LINES of them, inpage.js, and the
+# rest on "show all"); beyond, the lines are only counted, so a runaway print loop cannot fill the browser's memory.
+KEPT_LINES = 100_000
+KEPT_CHARS = 10_000_000
 
 
 class _Outputs:
     def __init__(self):
         self.items = []
+        self.lines = self.chars = self.dropped = 0
 
     def add(self, kind, text):
         if not text:
             return
+        if kind in ('stdout', 'stderr'):
+            if self.lines >= KEPT_LINES or self.chars >= KEPT_CHARS:
+                self.dropped += text.count('\n')
+                return
+            self.lines += text.count('\n')
+            self.chars += len(text)
         if self.items and self.items[-1][0] == kind and kind in ('stdout', 'stderr'):
             self.items[-1][1] += text
         else:
             self.items.append([kind, text])
+
+    def result(self):
+        if self.dropped:
+            self.items.append(['stderr', f'\n[{self.dropped:,} more lines were printed: the page keeps the first '
+                                         f'{KEPT_LINES:,} lines of a cell]\n'])
+        return self.items
+
+
+# What the page's Python cannot do, in a plain sentence instead of the error or advice it would give.
+NO_KEYBOARD = ('input() cannot ask you for anything here: the Python in this page has no keyboard to read from. '
+               'Put the value in the code instead, for example name = "emma".')
+NO_MODULE = ('No module named {name!r}. The Python in this page has only Python\'s standard library and the book\'s '
+             'program, and cannot install more; to use {name}, run this lesson\'s notebook in Jupyter on your own computer '
+             '(download it from the menu at the top of the page).')
+
+
+class _NoKeyboard(io.TextIOBase):
+    def readable(self):
+        return True
+
+    def read(self, *_):
+        raise OSError(NO_KEYBOARD)
+
+    readline = read
+
+
+def _input(prompt=''):
+    raise OSError(NO_KEYBOARD)
+
+
+NAMESPACE['input'] = _input  # the cells' input() (the builtin itself stays as it is)
+
+
+def _error_text(err):
+    """A cell's traceback as plain Python prints it, without this module's frames (the stand-in input()); a missing
+    module and input() end in the sentences above."""
+    if isinstance(err, ModuleNotFoundError):  # Pyodide's own message names it without setting err.name
+        named = err.name or next(iter(re.findall(r"module (?:named )?'([\w.]+)'", str(err))), None)
+        if named:
+            err = ModuleNotFoundError(NO_MODULE.format(name=named.split('.')[0]), name=named).with_traceback(err.__traceback__)
+    shown = traceback.TracebackException(type(err), err, err.__traceback__.tb_next if err.__traceback__ else None)
+    shown.stack = traceback.StackSummary.from_list(
+        [frame for frame in shown.stack if frame.filename != __file__ and '/_pyodide/' not in frame.filename
+         and not frame.filename.startswith('<frozen importlib')])
+    return ''.join(shown.format())
 
 
 class _Stream(io.TextIOBase):
@@ -132,8 +188,8 @@ def run_cell(code, label):
     _outputs = outputs = _Outputs()
     filename = f'<{label}>'
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Stream('stdout'), _Stream('stderr')
+    saved = sys.stdout, sys.stderr, sys.stdin
+    sys.stdout, sys.stderr, sys.stdin = _Stream('stdout'), _Stream('stderr'), _NoKeyboard()
     try:
         tree = ast.parse(code, filename)
         last = None
@@ -146,13 +202,12 @@ def run_cell(code, label):
                 NAMESPACE['_'] = value
                 show(value)
     except BaseException as err:  # SystemExit and KeyboardInterrupt too: the cell stops, the page does not
-        tb = err.__traceback__.tb_next if err.__traceback__ else None
-        outputs.add('error', ''.join(traceback.format_exception(type(err), err, tb)))
+        outputs.add('error', _error_text(err))
     finally:
         sys.stdout.flush()
-        sys.stdout, sys.stderr = saved
+        sys.stdout, sys.stderr, sys.stdin = saved
         _outputs = None
-    return json.dumps(outputs.items)
+    return json.dumps(outputs.result())
 
 
 # ---------------------------------------------------------------- the playground
@@ -206,25 +261,45 @@ def _clean_prefix(m, prefix):
     unknown = sorted(set(prefix) - set(m.chars))
     if unknown:
         raise ValueError(f'the model knows only the letters a-z; not {" ".join(unknown)}')
+    if len(prefix) >= m.block_size:
+        raise ValueError(f'the first letters can be at most {m.block_size - 1}: a name has at most {m.block_size} characters')
     return prefix
+
+
+# The playground's limits (inpage.js checks them too, and says so beside each field).
+TEMPERATURE = (0.05, 3)  # the temperature: from, to
+MAX_NAMES = 100          # names at a time
+MAX_STEPS = 1000         # training steps of a run
+NO_OWN_MODEL = 'You have no model of your own yet: train one under "Train it yourself" first.'
+
+
+def _settings(temperature, prefix, own, count=1):
+    """The model, its random state, the temperature and the prefix, or ValueError in words for the page."""
+    temperature, low, high = float(temperature), *TEMPERATURE
+    if not low <= temperature <= high:
+        raise ValueError(f'the temperature must be a number from {low} to {high}')
+    if count != int(count) or not 1 <= count <= MAX_NAMES:
+        raise ValueError(f'the number of names must be a whole number from 1 to {MAX_NAMES}')
+    if own and 'm' not in _training:
+        raise ValueError(NO_OWN_MODEL)
+    m, state = (_training['m'], _training['state']) if own else _model()
+    return m, state, temperature, _clean_prefix(m, prefix)
 
 
 def sample(temperature=0.5, count=20, prefix='', own=False):
     """JSON list of names, from the build's weights (or, own=True, the reader's trained model), with the
     random state the program's own sampling starts from."""
-    m, state = (_training['m'], _training['state']) if own else _model()
-    prefix = _clean_prefix(m, prefix)
+    m, state, temperature, prefix = _settings(temperature, prefix, own, count)
     random.setstate(state)
-    return json.dumps([_generate(m, float(temperature), prefix) for _ in range(int(count))])
+    return json.dumps([_generate(m, temperature, prefix) for _ in range(int(count))])
 
 
 def explain(temperature=0.5, prefix='', own=False):
     """JSON of one name and, for each step, the top candidates and the attention weights of each head."""
-    m, state = (_training['m'], _training['state']) if own else _model()
-    prefix = _clean_prefix(m, prefix)
+    m, state, temperature, prefix = _settings(temperature, prefix, own)
     random.setstate(state)
     record = []
-    name = _generate(m, float(temperature), prefix, record)
+    name = _generate(m, temperature, prefix, record)
     return json.dumps({'name': name, 'steps': record, 'heads': m.n_head})
 
 
@@ -267,6 +342,8 @@ def train_start(steps, switches='{}'):
     """A fresh model with the program's initial weights (with the changes the switches, JSON, ask for), its learning
     rate falling to 0 over `steps`; JSON of the steps, the program's own num_steps and the run's label."""
     import tangle
+    if steps != int(steps) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f'the number of steps must be a whole number from 1 to {MAX_STEPS}')
     variant, label = run_variant(json.loads(switches))
     m = tangle.load('adam', variant=variant or None)
     program_steps, m.num_steps = m.num_steps, int(steps)

@@ -2,10 +2,14 @@
 // It loads Pyodide's core from the site itself (ROOT/pyodide/), puts the files the build wrote beside the
 // pages (as ROOT/files.json lists them: tangle.py, pagert.py, the program, the trained run, the names...) where
 // the cells expect a checkout of the book (/book), and then answers messages one at a time:
+//   {id, op: 'start', root, page, interrupt}  -> {id, result: seconds Python took to start}
 //   {id, op: 'run', code, label}  -> {id, result: [[kind, text], ...]}   (pagert.run_cell)
 //   {id, op: 'call', fn, args}    -> {id, result: <JSON from pagert.fn(*args)>}
 // A failure of the runtime itself comes back as {id, failed: message}.
-let ready = null;
+// Stop: where the page is cross-origin isolated (make serve sends the headers), `interrupt` is an Int32Array on a
+// SharedArrayBuffer that Pyodide watches: the page writes 2 (SIGINT) in it and the running Python raises
+// KeyboardInterrupt. Elsewhere the page ends this worker and starts another (inpage.js, stopPython).
+let ready = null, interrupt = null;
 
 async function start(root, page) {
   importScripts(root + 'pyodide/pyodide.js');
@@ -26,6 +30,7 @@ async function start(root, page) {
   fs.mkdirTree(folder);
   pyodide.runPython(`import os, sys; os.chdir(${JSON.stringify(folder)}); sys.path.insert(0, '/book/_inpage'); sys.path.append('/book')
 import pagert`);
+  if (interrupt) pyodide.setInterruptBuffer(interrupt);
   return {pyodide, pagert: pyodide.pyimport('pagert'), seconds: (performance.now() - began) / 1000};
 }
 
@@ -35,11 +40,13 @@ self.onmessage = event => {
   queue = queue.then(async () => {
     try {
       if (msg.op === 'start') {
+        interrupt ||= msg.interrupt || null;
         ready ||= start(msg.root, msg.page);
         const {seconds} = await ready;
         return postMessage({id: msg.id, result: seconds});
       }
       const {pagert} = await ready;
+      if (interrupt) Atomics.store(interrupt, 0, 0);  // a Stop meant for a request before this one is not for this one
       const answer = msg.op === 'run' ? pagert.run_cell(msg.code, msg.label) : pagert[msg.fn](...(msg.args || []));
       postMessage({id: msg.id, result: JSON.parse(answer)});
     } catch (err) {

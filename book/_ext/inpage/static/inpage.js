@@ -4,6 +4,8 @@
 // runtime. Python (Pyodide) starts in a Web Worker (inpage-worker.js) the first time a reader presses Run.
 // The cells share one namespace and run in page order: running a cell first runs the cells before it
 // that have not run, the hidden setup cells included. No framework, no bundler, nothing from other hosts.
+// One cell runs at a time (the others say they are waiting); Stop interrupts Python where the page is cross-origin
+// isolated (make serve sends the headers) and otherwise starts it afresh; a cell running a minute asks whether to go on.
 (() => {
   'use strict';
   const meta = document.querySelector('meta[name="microgpt-inpage"]');
@@ -16,8 +18,17 @@
     'http://127.0.0.1:8000/ (or serve _build/html with any web server).';
 
   // ---------------------------------------------------------------- the worker
-  let worker = null, nextId = 0, started = null;
-  const waiting = new Map();
+  // Stop (stopPython): where the page is cross-origin isolated (make serve sends the COOP and COEP headers), the
+  // worker's Python watches a shared interrupt flag and raises KeyboardInterrupt, keeping what the cells defined;
+  // elsewhere, or when Python does not answer the interrupt within STOP_GRACE ms, the worker is ended and a fresh
+  // one started: what the cells defined is gone, and the next Run runs again the cells before it.
+  const STOP_GRACE = 2500;
+  const interrupt = (self.crossOriginIsolated && typeof SharedArrayBuffer === 'function')
+    ? new Int32Array(new SharedArrayBuffer(4)) : null;
+  let worker = null, nextId = 0, started = null, pythonReady = false;
+  const waiting = new Map();  // id -> [resolve, reject, promise]
+  const onRestart = [];       // what the page forgets when Python starts again
+  class Stopped extends Error {}
   function ask(message) {
     if (!worker) {
       worker = new Worker(new URL('_static/inpage-worker.js', new URL('..', root)).href);
@@ -25,33 +36,71 @@
         const {id, result, failed} = event.data;
         const [resolve, reject] = waiting.get(id);
         waiting.delete(id);
-        failed === undefined ? resolve(result) : reject(new Error(failed));
+        failed === undefined ? resolve(result) : reject(/KeyboardInterrupt/.test(failed) ? new Stopped('stopped') : new Error(failed));
       };
       worker.onerror = event => { for (const [, [, reject]] of waiting) reject(new Error(event.message)); waiting.clear(); };
     }
     const id = nextId++;
-    return new Promise((resolve, reject) => { waiting.set(id, [resolve, reject]); worker.postMessage({...message, id}); });
+    let settle;
+    const promise = new Promise((resolve, reject) => { settle = [resolve, reject]; });
+    waiting.set(id, [...settle, promise]);
+    worker.postMessage({...message, id});
+    return promise;
   }
   function start() {
     if (overFile) return Promise.reject(new Error(FILE_MESSAGE));
-    return (started ||= ask({op: 'start', root, page}).then(seconds => {
+    return (started ||= ask({op: 'start', root, page, interrupt}).then(seconds => {
+      pythonReady = true;
       document.documentElement.dataset.inpageStartSeconds = seconds.toFixed(2);  // Python's start-up, for make bench
       return seconds;
     }));
   }
   const call = (fn, ...args) => start().then(() => ask({op: 'call', fn, args}));
+  // Stop whatever Python is doing: 'idle' (nothing was running), 'interrupted' (KeyboardInterrupt, the namespace
+  // kept) or 'restarted' (a fresh Python, the namespace gone).
+  async function stopPython() {
+    if (!worker || !waiting.size) return 'idle';
+    if (interrupt && pythonReady) {
+      const pending = [...waiting.values()].map(([, , promise]) => promise.catch(() => {}));
+      Atomics.store(interrupt, 0, 2);  // SIGINT
+      const settled = await Promise.race([Promise.all(pending).then(() => true),
+                                          new Promise(done => setTimeout(() => done(false), STOP_GRACE))]);
+      if (settled) return 'interrupted';
+    }
+    worker.terminate();
+    worker = null; started = null; pythonReady = false;
+    for (const [, [, reject]] of waiting) reject(new Stopped('restarted'));
+    waiting.clear();
+    document.documentElement.dataset.inpageRestarts = String(Number(document.documentElement.dataset.inpageRestarts || 0) + 1);
+    onRestart.forEach(forget => forget());
+    start().catch(() => {});  // a fresh Python, ready for the next Run
+    return 'restarted';
+  }
+  document.documentElement.dataset.inpageStop = interrupt ? 'interrupt' : 'restart';  // for the tests
 
   function element(tag, props = {}, children = []) {
     const node = Object.assign(document.createElement(tag), props);
     node.append(...children);
     return node;
   }
+  // A long output shows its first SHOWN_LINES lines and a button that shows the rest (pagert.py keeps at most
+  // 100,000 lines of a cell's printing).
+  const SHOWN_LINES = 2000;
   function outputBlock(kind, text) {
     if (kind === 'markdown') return markdownBlock(text);
     text = text.replace(/^\n+|\n+$/g, '') + '\n';  // as the build's highlighter shows every output
-    const pre = element('pre', {textContent: text});
-    return element('div', {className: `output inpage-${kind}${kind === 'stdout' ? ' stream' : ''}`},
-                   [element('div', {className: 'highlight'}, [pre])]);
+    const lines = text.split('\n').length - 1;
+    const pre = element('pre', {textContent: lines > SHOWN_LINES ? text.split('\n', SHOWN_LINES).join('\n') + '\n' : text});
+    const block = element('div', {className: `output inpage-${kind}${kind === 'stdout' ? ' stream' : ''}`},
+                          [element('div', {className: 'highlight'}, [pre])]);
+    if (lines > SHOWN_LINES) {
+      const cut = element('p', {className: 'inpage-cut'}, [
+        `The first ${SHOWN_LINES.toLocaleString('en')} of ${lines.toLocaleString('en')} lines. `,
+        element('button', {type: 'button', className: 'inpage-show-all', textContent: `Show all ${lines.toLocaleString('en')} lines`,
+                           onclick: () => { pre.textContent = text; cut.remove(); }})]);
+      block.append(cut);
+    }
+    return block;
   }
   // Markdown a cell displays: a pipe table becomes a table, anything else a paragraph; `code` stays code
   // (pagert.py already wrote {lines} and {ref} roles as the book shows them; another role shows its text).
@@ -74,6 +123,9 @@
   }
 
   // ---------------------------------------------------------------- lesson pages
+  // One cell runs at a time: a pressed cell waits (its status says for which) until the cells pressed before it are
+  // done. A running or waiting cell shows Stop; a cell running longer than limits.ask seconds asks whether to go on.
+  const limits = {ask: 60, unanswered: 300};  // seconds (the tests shorten them)
   async function lessonPage() {
     const cells = (await (await fetch(meta.content)).json()).cells;
     const shown = [...document.querySelectorAll('div.cell')];
@@ -84,7 +136,49 @@
     }
     visible.forEach((cell, i) => { cell.node = shown[i]; });
     cells.forEach((cell, i) => { cell.index = i; cell.ran = false; });
-    let queue = Promise.resolve();
+    onRestart.push(() => cells.forEach(cell => { cell.ran = false; }));  // a fresh Python has run none of them
+    const jobs = [];       // the cells pressed and waiting, in the order pressed
+    let current = null;    // the cell running now
+    const busy = (cell, on) => { cell.runButton.disabled = on; cell.stopButton.hidden = !on; };
+    const sayWaiting = () => jobs.forEach((cell, i) => {
+      cell.status.textContent = `Waiting: ${current ? current.label : 'Python'} runs first` +
+        (i ? ` (then ${jobs.slice(0, i).map(c => c.label).join(', ')})` : '') + '.';
+    });
+    const enqueue = cell => {
+      if (current === cell || jobs.includes(cell)) return;
+      jobs.push(cell);
+      cell.node.dataset.inpage = 'waiting';
+      busy(cell, true);
+      cell.question.replaceChildren();
+      sayWaiting();
+      pump();
+    };
+    async function pump() {
+      if (current || !jobs.length) return;
+      current = jobs.shift();
+      sayWaiting();
+      await runThrough(cells, current);
+      busy(current, false);
+      current = null;
+      pump();
+    }
+    const unqueue = (cell, why) => {  // a waiting cell taken out of the queue
+      jobs.splice(jobs.indexOf(cell), 1);
+      busy(cell, false);
+      cell.status.textContent = why;
+      cell.node.dataset.inpage = 'stopped';
+      sayWaiting();
+    };
+    // Stop the running cell; the cells waiting behind it are not run (they may need what it did not finish).
+    const stop = async () => {
+      if (!current) return;
+      const cell = current;
+      cell.stopRequested = true;
+      cell.question.replaceChildren();
+      cell.status.textContent = 'Stopping…';
+      for (const other of [...jobs]) unqueue(other, `Not run: Stop was pressed on ${cell.label}, which ran before it.`);
+      cell.stopHow = await stopPython();
+    };
     let number = 0;
     for (const cell of visible) {
       if (!cell.input) continue;  // its output is shown, its code is not: it runs, unseen, before later cells
@@ -98,21 +192,25 @@
         continue;
       }
       const run = element('button', {type: 'button', className: 'inpage-run', textContent: '▶ Run',
-                                     title: 'Run this cell in the page (and the cells before it)'});
+                                     title: 'Run this cell in the page (and the cells before it); Shift+Enter in the editor'});
+      const stopButton = element('button', {type: 'button', className: 'inpage-stop', textContent: '■ Stop', hidden: true,
+                                            title: 'Stop this cell (a waiting cell: take it out of the queue)'});
       const edit = element('button', {type: 'button', className: 'inpage-edit', textContent: 'Edit',
                                       title: 'Edit the code of this cell'});
       const reset = element('button', {type: 'button', className: 'inpage-reset', textContent: 'Reset',
-                                       title: 'Put back the code and the output the book printed'});
+                                       title: 'Put back the code and the output the book printed (what the cells ' +
+                                              'defined in Python stays)'});
       run.setAttribute('aria-label', `Run ${label}`);
+      stopButton.setAttribute('aria-label', `Stop ${label}`);
       edit.setAttribute('aria-label', `Edit ${label}`);
       reset.setAttribute('aria-label', `Reset ${label}`);
+      const question = element('span', {className: 'inpage-question'});
       cell.node.prepend(element('div', {className: 'inpage-bar', role: 'group', ariaLabel: `Python ${label}`},
-                                [run, edit, reset, status]));
+                                [run, stopButton, edit, reset, status, question]));
       const input = cell.node.querySelector('.cell_input');
       const staticOutput = cell.node.querySelector('.cell_output');
       const kept = staticOutput ? [...staticOutput.childNodes] : [];
-      cell.status = status;
-      cell.label = label;
+      Object.assign(cell, {status, label, question, runButton: run, stopButton, stop});
       cell.code = () => cell.editor ? cell.editor.value : cell.source;
       cell.show = (outputs, note) => {
         let box = cell.node.querySelector('.cell_output');
@@ -125,56 +223,125 @@
         if (!cell.editor) {
           cell.editor = element('textarea', {className: 'inpage-editor', value: cell.source, spellcheck: false,
                                              rows: cell.source.split('\n').length + 1});
-          cell.editor.setAttribute('aria-label', `Code of ${label}`);
+          cell.editor.setAttribute('aria-label', `Code of ${label} (Shift+Enter runs it)`);
+          cell.editor.addEventListener('keydown', event => {
+            if (event.key === 'Enter' && event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey) {
+              event.preventDefault();
+              enqueue(cell);
+            }
+          });
           input.querySelector('.highlight').hidden = true;
           input.append(cell.editor);
         }
         cell.editor.focus();
       };
-      reset.onclick = () => {
+      reset.onclick = async () => {  // a running or waiting cell stops first
+        if (current === cell) await stop();
+        else if (jobs.includes(cell)) unqueue(cell, '');
         if (cell.editor) cell.editor.remove(), cell.editor = null, input.querySelector('.highlight').hidden = false;
         const box = cell.node.querySelector('.cell_output');
         if (box && staticOutput) box.replaceChildren(...kept), box.classList.remove('inpage-ran');
         else if (box) box.remove();
-        status.textContent = '';
+        cell.question.replaceChildren();
+        status.textContent = 'The code and the output are the book\'s again. What the cells defined in Python is ' +
+          'kept: Run runs this code again in that namespace.';
       };
-      run.onclick = () => { queue = queue.then(() => runThrough(cells, cell)); return queue; };
+      run.onclick = () => enqueue(cell);
+      stopButton.onclick = () => (current === cell ? stop() : unqueue(cell, 'Not run: taken out of the queue.'));
     }
-    window.microgptInpage = {cells, start, call, run: i => visible[i].node.querySelector('.inpage-run').click()};
+    window.microgptInpage = {cells, start, call, limits, stop: stopPython,
+                             run: i => visible[i].node.querySelector('.inpage-run').click()};
   }
 
   async function execute(cell) {
     const label = cell.label || 'hidden cell';
-    const outputs = await ask({op: 'run', code: cell.code ? cell.code() : cell.source, label});
+    const code = cell.code ? cell.code() : cell.source;
+    const outputs = await ask({op: 'run', code, label});
     cell.ran = true;
     return outputs;
+  }
+
+  // While a cell runs: after limits.ask seconds a question (keep going, or stop); unanswered for limits.unanswered
+  // more seconds, the cell stops. Returns what ends the watch.
+  function watch(target, began) {
+    let timer = null;
+    const seconds = () => Math.round((performance.now() - began) / 1000);
+    const ask = () => {
+      const keep = element('button', {type: 'button', className: 'inpage-keep', textContent: 'Keep going'});
+      const halt = element('button', {type: 'button', className: 'inpage-halt', textContent: 'Stop'});
+      keep.setAttribute('aria-label', `Keep ${target.label} going`);
+      halt.setAttribute('aria-label', `Stop ${target.label}`);
+      target.question.replaceChildren(
+        element('span', {role: 'alert', textContent: `${target.label} has run for ${seconds()} s. Keep going? `}), keep, ' ', halt);
+      target.node.dataset.inpageAsked = 'yes';
+      keep.onclick = () => { target.question.replaceChildren(); later(limits.ask); };
+      halt.onclick = () => target.stop();
+      clearTimeout(timer);
+      timer = setTimeout(() => { target.unanswered = true; target.stop(); }, limits.unanswered * 1000);
+    };
+    const later = wait => { clearTimeout(timer); timer = setTimeout(ask, wait * 1000); };
+    later(limits.ask);
+    return () => { clearTimeout(timer); target.question.replaceChildren(); };
   }
 
   async function runThrough(cells, target) {
     const status = target.status;
     target.node.dataset.inpage = 'running';
+    delete target.node.dataset.inpageAsked;
+    target.stopRequested = false; target.stopHow = null; target.unanswered = false;
     const began = performance.now();
+    const unwatch = watch(target, began);
+    const elapsed = () => ((performance.now() - began) / 1000).toFixed(1);
+    const code = target.code();
+    let onTarget = false;
     try {
       if (!started) status.textContent = 'Starting Python in the page (the first time: about 12 MB)…';
       await start();
       const notes = [];
       for (const cell of cells.slice(0, target.index)) {
         if (cell.ran || cell.jupyter_only) continue;
+        if (cell.stoppedCode !== undefined && cell.code() === cell.stoppedCode) {  // it would not end this time either
+          notes.push(`${cell.label} was stopped, so it did not run again before this one.`);
+          continue;
+        }
+        if (target.stopRequested) throw new Stopped('stopped');
         status.textContent = `Running the cells before this one (${cell.index + 1} of ${target.index})…`;
         const outputs = await execute(cell);
+        if (target.stopRequested) { cell.ran = false; throw new Stopped('stopped'); }  // it may not have finished
         if (cell.show) cell.show(outputs);
         const failed = outputs.find(([kind]) => kind === 'error');
         if (failed && !cell.shown) notes.push('A hidden cell of this page failed in the browser (' +
           failed[1].trim().split('\n').pop() + '): what it defines is missing.');
       }
+      if (target.stopRequested) throw new Stopped('stopped');
       status.textContent = 'Running…';
+      onTarget = true;
       const outputs = await execute(target);
       target.show(outputs, notes.join(' '));
-      status.textContent = `Ran in the page in ${((performance.now() - began) / 1000).toFixed(1)} s.`;
+      if (target.stopRequested) throw new Stopped('stopped');  // interrupted: the cell ends in KeyboardInterrupt
+      delete target.stoppedCode;
+      status.textContent = `Ran in the page in ${elapsed()} s.`;
       target.node.dataset.inpage = 'done';
     } catch (err) {
-      status.textContent = err.message;
-      target.node.dataset.inpage = 'failed';
+      if (!(err instanceof Stopped) && !target.stopRequested) {
+        status.textContent = err.message;
+        target.node.dataset.inpage = 'failed';
+        return;
+      }
+      const restarted = err.message === 'restarted' || target.stopHow === 'restarted';
+      if (onTarget) {
+        target.stoppedCode = code;
+        if (restarted) target.show([], 'Stopped before it finished: it printed nothing the page could keep.');
+      }
+      status.textContent = `Stopped after ${elapsed()} s` + (target.unanswered ? ', with no answer to the question' : '') +
+        '. ' + (restarted ? 'Python was started afresh, so what the cells defined is gone: the next Run runs the cells ' +
+                            'before it again' + (onTarget ? ' (but not this one, unless you change it or run it).' : '.')
+                          : 'Python raised KeyboardInterrupt' + (onTarget ? ' in this cell' : '') +
+                            '; what the cells defined before it is kept.');
+      target.node.dataset.inpage = 'stopped';
+      target.node.dataset.inpageStop = restarted ? 'restarted' : 'interrupted';
+    } finally {
+      unwatch();
     }
   }
 
@@ -188,6 +355,9 @@
   const PART_NAMES = {residual: 'residual connections', norm: 'rmsnorm', attention: 'attention', mlp: 'the MLP'};
   const CLASHES = [['residual', 'attention'], ['residual', 'mlp']];
   const MAX_LEARNING_RATE = 10;  // as pagert.MAX_LEARNING_RATE
+  const TEMPERATURE = [0.05, 3];  // as pagert.TEMPERATURE
+  const MAX_NAMES = 100;          // as pagert.MAX_NAMES
+  const MAX_STEPS = 1000;         // as pagert.MAX_STEPS
   const AVERAGE_OVER = 50;       // the chart draws each run's moving average over this many steps
   const MEAN_OF_LAST = 100;      // the table's mean training loss is over each run's last this many steps
   const HELDOUT_SHOWN = 50;      // the table's held-out loss is on this many of the book's held-out names (pagert.HELDOUT_SHOWN)
@@ -216,7 +386,35 @@
                                           element('option', {value: 'own', textContent: 'your own model (your latest run below)'})]);
     const sampleButton = element('button', {type: 'button', textContent: 'Invent names'});
     const explainButton = element('button', {type: 'button', textContent: 'Explain one name'});
-    const status = element('p', {className: 'inpage-status', role: 'status'});
+    const sampleStop = element('button', {type: 'button', textContent: 'Stop', disabled: true, id: 'pg-sample-stop'});
+    sampleStop.setAttribute('aria-label', 'Stop inventing or explaining');
+    const status = element('p', {className: 'inpage-status', role: 'status', id: 'pg-status'});
+    // Each field is checked as it is typed and when a button is pressed: a message beside it says what it takes.
+    const checker = (input, test, words) => {
+      const said = message(`${input.id || (input.id = 'pg-' + Math.random().toString(36).slice(2))}-message`);
+      input.setAttribute('aria-describedby', said.id);
+      const check = () => {
+        const ok = test(input.value.trim());
+        said.textContent = ok ? '' : words;
+        input.setAttribute('aria-invalid', String(!ok));
+        return ok;
+      };
+      input.addEventListener('input', check);
+      input.addEventListener('change', check);
+      return [check, said];
+    };
+    const whole = (text, low, high) => /^\d{1,12}$/.test(text) && Number(text) >= low && Number(text) <= high;
+    const between = (text, low, high) => text !== '' && Number.isFinite(Number(text)) && Number(text) >= low && Number(text) <= high;
+    temperature.id = 'pg-temperature'; count.id = 'pg-how-many-names'; prefix.id = 'pg-first-letters-optional-'; source.id = 'pg-model';
+    const [checkTemperature, temperatureMessage] = checker(temperature, t => between(t, ...TEMPERATURE),
+      `Type a number from ${TEMPERATURE[0]} to ${TEMPERATURE[1]}, such as 0.5 (the scores are divided by it, so not 0).`);
+    const [checkCount, countMessage] = checker(count, n => whole(n, 1, MAX_NAMES), `Type a whole number from 1 to ${MAX_NAMES}.`);
+    const [checkPrefix, prefixMessage] = checker(prefix, p => /^[a-z]{0,15}$/i.test(p),
+      'Type only letters from a to z (at most 15), or nothing: the model knows no other characters.');
+    let ownModel = false;  // the reader has trained a model in this Python
+    const [checkSource, sourceMessage] = checker(source, v => v !== 'own' || ownModel,
+      'You have no model of your own yet: train one under "Train it yourself" below, then invent names with it.');
+    const checkSampling = () => [checkTemperature(), checkCount(), checkPrefix(), checkSource()].every(Boolean);
     const names = element('ol', {className: 'pg-names', id: 'pg-names'});
     const explained = element('div', {className: 'pg-explain', id: 'pg-explain'});
 
@@ -252,7 +450,9 @@
     const seed = element('input', {type: 'text', inputMode: 'numeric', value: '42', size: 10});
     const seedMessage = message('pg-seed-message');
     seed.setAttribute('aria-describedby', seedMessage.id);
-    const steps = element('input', {type: 'number', min: '1', max: '1000', step: '1', value: '20'});
+    const steps = element('input', {type: 'number', min: '1', max: String(MAX_STEPS), step: '1', value: '20', id: 'pg-training-steps'});
+    const [checkSteps, stepsMessage] = checker(steps, n => whole(n, 1, MAX_STEPS),
+      `Type a whole number from 1 to ${MAX_STEPS.toLocaleString('en')}: the page trains at most ${MAX_STEPS.toLocaleString('en')} steps.`);
     const checkRate = () => {
       const value = Number(rate.value.trim());
       const ok = !plain.checked || (rate.value.trim() !== '' && Number.isFinite(value) && value > 0 && value <= MAX_LEARNING_RATE);
@@ -293,10 +493,11 @@
     const losses = element('pre', {className: 'pg-losses', id: 'pg-losses'});
     box.replaceChildren(
       element('h2', {textContent: 'Invent names'}),
-      field('Temperature', temperature), field('How many names', count), field('First letters (optional)', prefix),
-      field('Model', source), element('p', {}, [sampleButton, ' ', explainButton]), status, names, explained,
+      field('Temperature', temperature, ' ', temperatureMessage), field('How many names', count, ' ', countMessage),
+      field('First letters (optional)', prefix, ' ', prefixMessage), field('Model', source, ' ', sourceMessage),
+      element('p', {}, [sampleButton, ' ', explainButton, ' ', sampleStop]), status, names, explained,
       element('h2', {textContent: 'Train it yourself'}),
-      partsBox, optimizerBox, field('Seed', seed, ' ', seedMessage), field('Training steps', steps),
+      partsBox, optimizerBox, field('Seed', seed, ' ', seedMessage), field('Training steps', steps, ' ', stepsMessage),
       element('p', {}, [trainButton, ' ', stopButton, ' ', resetButton, ' ', progress]), trainStatus,
       element('h3', {textContent: 'Your last two runs'}), legend, canvas, table, timing,
       element('details', {}, [element('summary', {textContent: 'Every loss of your latest run, as the program prints it'}), losses]));
@@ -333,43 +534,71 @@
     window.addEventListener('resize', () => drawRuns(canvas, runs));
 
     const settings = () => [Number(temperature.value), Number(count.value), prefix.value, source.value === 'own'];
-    const busy = async (where, what) => {
+    const STOPPED = 'Stopped.', RESTARTED = 'Stopped: Python was started afresh, so a model you trained here is gone (train again to use it).';
+    const busy = async (where, what, clear = () => {}) => {
       where.textContent = overFile ? FILE_MESSAGE : (started ? 'Working…' : 'Starting Python in the page (the first time: about 12 MB)…');
       const began = performance.now();
       try {
         const said = await what();
         where.textContent = `Done in ${((performance.now() - began) / 1000).toFixed(2)} s.${said ? ' ' + said : ''}`;
+      } catch (err) {
+        clear();  // no output of an earlier request is left beside the message
+        where.textContent = err instanceof Stopped ? (err.message === 'restarted' && lostModel ? RESTARTED : STOPPED)
+          : err.message.split('\n').filter(Boolean).pop();
       }
-      catch (err) { where.textContent = err.message.split('\n').filter(Boolean).pop(); }
     };
-    sampleButton.onclick = () => busy(status, async () => {
+    let lostModel = false;  // a restart ended the model the reader trained
+    onRestart.push(() => { lostModel = ownModel; ownModel = false; });
+    const clearExplanation = () => { explained.replaceChildren(); ['tabindex', 'role', 'aria-label'].forEach(a => explained.removeAttribute(a)); };
+    const clearNames = () => { names.replaceChildren(); clearExplanation(); };
+    const sampling = async (what) => {  // Invent names or Explain one name, with Stop while it works
+      if (!checkSampling()) {
+        clearNames();
+        status.textContent = 'Not done: see the message beside the field.';
+        return;
+      }
+      sampleButton.disabled = explainButton.disabled = trainButton.disabled = true;
+      sampleStop.disabled = false;
+      try { await busy(status, what, clearNames); }
+      finally { sampleButton.disabled = explainButton.disabled = trainButton.disabled = false; sampleStop.disabled = true; }
+    };
+    sampleStop.onclick = () => stopPython();
+    sampleButton.onclick = () => sampling(async () => {
       const [t, n, p, own] = settings();
       const list = await call('sample', t, n, p, own);
       names.replaceChildren(...list.map(name => element('li', {textContent: name})));
-      explained.replaceChildren();
+      clearExplanation();
     });
-    explainButton.onclick = () => busy(status, async () => {
+    explainButton.onclick = () => sampling(async () => {
       const [t, , p, own] = settings();
       drawExplanation(explained, await call('explain', t, p, own));
     });
-    let stop = false;
-    stopButton.onclick = () => { stop = true; };
+    let stop = false, phase = '';
+    stopButton.onclick = () => {  // between steps the loop ends; setting up or measuring, Python is stopped
+      stop = true;
+      if (phase !== 'steps') stopPython();
+    };
     trainButton.onclick = () => {
-      if (!(checkRate() & checkSeed())) {
+      if (!(checkRate() & checkSeed() & checkSteps())) {
         trainStatus.textContent = 'Not started: see the message beside the field.';
         return;
       }
       return busy(trainStatus, train);
     };
     async function train() {
-      const total = Math.max(1, Math.min(1000, Math.round(Number(steps.value))));
+      const total = Number(steps.value);
       trainButton.disabled = resetButton.disabled = partsBox.disabled = optimizerBox.disabled = seed.disabled = true;
+      sampleButton.disabled = explainButton.disabled = true;
       stopButton.disabled = false; stop = false;
       box.dataset.trained = '';
       const run = {total, label: '', losses: [], perStep: 0, heldout: null, heldoutCount: 0, heldoutSkipped: 0};
       let began = performance.now();
       try {
+        phase = 'start';
         const started = await call('train_start', total, JSON.stringify(switches()));
+        ownModel = true;
+        checkSource();
+        phase = 'steps';
         run.label = started.label;
         programSteps = started.program_steps;
         if (runs.length === 2) runs.shift();  // a third run replaces the older one
@@ -387,18 +616,25 @@
           showRuns();
         }
         if (run.losses.length) {  // the run's weights as they are now, on the same held-out names for every run
-          stopButton.disabled = true;
-          trainStatus.textContent = `Measuring the held-out loss of this run on ${HELDOUT_SHOWN} names…`;
-          const held = await call('train_heldout');
-          [run.heldout, run.heldoutCount, run.heldoutSkipped] = [held.loss, held.count, held.skipped];
-          box.dataset.heldout = held.loss || '';
+          phase = 'heldout';
+          trainStatus.textContent = `Measuring the held-out loss of this run on ${HELDOUT_SHOWN} names (Stop skips it)…`;
+          try {
+            const held = await call('train_heldout');
+            [run.heldout, run.heldoutCount, run.heldoutSkipped] = [held.loss, held.count, held.skipped];
+            box.dataset.heldout = held.loss || '';
+          } catch (err) {
+            if (!(err instanceof Stopped) || err.message === 'restarted') throw err;
+          }
         }
       } finally {
+        phase = '';
         trainButton.disabled = resetButton.disabled = partsBox.disabled = optimizerBox.disabled = seed.disabled = false;
+        sampleButton.disabled = explainButton.disabled = false;
         stopButton.disabled = true;
         if (run.label) showRuns();
       }
       source.value = 'own';
+      checkSource();
       box.dataset.secondsPerStep = run.perStep.toFixed(4);
       box.dataset.trained = String(run.losses.length);
       box.dataset.runs = String(++finished);
@@ -498,6 +734,9 @@
       element('td', {}, s.attention.map((w, h) => attentionBar(w, h, steps)))]));
     const head = element('tr', {}, ['Input', 'Top candidates (probability)', 'Chosen', `Attention of each of the ${heads} heads over the tokens so far`]
       .map(text => element('th', {scope: 'col', textContent: text})));
+    box.tabIndex = 0;  // on a narrow screen the table scrolls sideways inside the box: the keyboard can scroll it
+    box.setAttribute('role', 'region');
+    box.setAttribute('aria-label', `How the model wrote ${name || 'the name'}`);
     box.replaceChildren(element('p', {textContent: `The name: ${name || '(empty)'}. "." is the start and end token.`}),
       element('table', {className: 'pg-table'}, [element('thead', {}, [head]), element('tbody', {}, rows)]));
   }

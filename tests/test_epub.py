@@ -279,7 +279,8 @@ def build_mini_epub(root, edition, extra=''):
     (root / '_toc.yml').write_text(MINI_TOC)
     (root / 'index.md').write_text('# The mini book\n\nTwo lessons.\n')
     for n, (label, title, following) in enumerate([('first', 'First?', 'second'), ('second', 'Second?', 'second')], 1):
-        lesson = MINI_LESSON.format(label=label, title=title, n=n, next=following) + MINI_MATH.format(extra=extra)
+        lesson = MINI_LESSON.format(label=label, title=title, n=n, next=following, assumes='"plain `Python`"') + \
+            MINI_MATH.format(extra=extra)
         (root / 'book' / 'm1' / f'0{n}-{label}.md').write_text(lesson)
     (root / 'book' / 'teacher-notes.yml').write_text(MINI_NOTES)
     env = {k: v for k, v in os.environ.items() if k != editions.EDITION_VARIABLE}

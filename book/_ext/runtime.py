@@ -645,7 +645,7 @@ def _snapshots_main(root, data):
     print(json.dumps(out))
 
 
-TIMINGS_FORMAT = 4  # part of the timing's cache key (alone: the runs' key does not change with it)
+TIMINGS_FORMAT = 5  # part of the timing's cache key (alone: the runs' key does not change with it)
 TIMED_NAMES = 7  # names timed for the forward and backward pass (after one warm-up name)
 TIMED_REPEATS = 3  # each name's step is timed this many times, collector off and on; the fastest is kept
 
@@ -686,9 +686,12 @@ def _timings_main(root, data):
             freed[0] += info['collected']
 
     def one_step(name, collector_on):
-        """Seconds of forward, backward and one adam_step on name; then the weights are put back."""
+        """Seconds of forward, backward and one adam_step on name; then the weights are put back. With the
+        collector on, watch() counts the collections of the step alone (not the full one that starts it)."""
         gc.collect()
         if collector_on:
+            in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
+            gc.callbacks.append(watch)
             gc.enable()
         began = clock()
         loss = m.name_loss(name)
@@ -698,6 +701,8 @@ def _timings_main(root, data):
         m.adam_step(0)
         done = clock()
         gc.disable()
+        if collector_on:
+            gc.callbacks.remove(watch)
         del loss
         for p, value in zip(m.params, saved[0]):
             p.data, p.grad = value, 0.0
@@ -710,10 +715,7 @@ def _timings_main(root, data):
         repeats = []
         for _ in range(TIMED_REPEATS):
             forward, backward, off = one_step(name, False)
-            in_gc[0], collections[:], freed[0] = 0.0, [0, 0, 0], 0
-            gc.callbacks.append(watch)
             on = one_step(name, True)[2]
-            gc.callbacks.remove(watch)
             repeats.append((forward, backward, off, on, in_gc[0], list(collections), freed[0]))
         fastest_on = min(repeats, key=lambda r: r[3])  # the collector's figures come with the step they slowed
         rows.append((min(r[0] for r in repeats), min(r[1] for r in repeats), min(r[2] for r in repeats),

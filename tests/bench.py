@@ -53,10 +53,14 @@ def say(label, value, command):
 
 
 def timed(command, cwd=None, env=None):
-    """Wall seconds of one command, which must succeed."""
+    """Wall seconds of one command, which must succeed; if it fails, its last output says why."""
     began = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - began
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        sys.exit(f'{" ".join(map(str, command))} failed after {seconds:.0f} s (exit {done.returncode}):\n'
+                 f'{done.stdout[-6000:]}\n{done.stderr[-6000:]}')
+    return seconds
 
 
 def variant(folder, name, steps=None, straightforward=False):

@@ -141,6 +141,24 @@ def test_the_snapshots_are_measured_once_as_the_run_measures_its_final_weights()
     assert runtime.cache_path('snapshots').is_file()
 
 
+@needs_names
+def test_the_shared_prefix_losses_are_the_programs_name_loss_to_the_last_bit():
+    """runtime.name_losses walks the names as a tree of prefixes; each name's loss must still be exactly what
+    the program's name_loss gives (the run stores it, the pages compare it with ==), for the program and for a
+    variant whose block differs; and it refuses a program whose name_loss computes something else."""
+    real = tangle.trained_run()
+    names = real['heldout_names'][:60]
+    m = tangle.load('name-loss', trained=True)
+    assert runtime.name_losses(m, names) == [m.name_loss(n).data for n in names] == real['heldout_losses'][:60]
+    knocked = tangle.load('name-loss', trained=True, variant='no-residual')
+    assert runtime.name_losses(knocked, names) == [knocked.name_loss(n).data for n in names]
+    assert runtime.name_losses(knocked, names) != runtime.name_losses(m, names)
+    halved = m.name_loss
+    m.name_loss = lambda name: halved(name) * 0.5
+    with pytest.raises(RuntimeError, match="differs from the program's name_loss"):
+        runtime.name_losses(m, names)
+
+
 def test_the_second_block_is_a_change_the_build_does_not_train():
     assert runtime.SECOND_BLOCK not in runtime.VARIANTS.values()
     changed = [line for line in tangle.variant_diff(runtime.SECOND_BLOCK).splitlines() if line.startswith(('-', '+'))]

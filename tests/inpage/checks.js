@@ -95,15 +95,11 @@ async function checks(page, base, pages, shot) {
 }
 
 async function shoot(page, label, file) {
-  const box = await page.evaluate(label => {
+  await page.evaluate(label => {
     const holder = [...document.querySelectorAll('div.microgpt-check')].find(h => h.dataset.check === label);
-    const exercise = document.getElementById(label);
-    (exercise || holder).scrollIntoView();
-    const a = (exercise || holder).getBoundingClientRect(), b = holder.getBoundingClientRect();
-    return {x: Math.max(0, Math.min(a.x, b.x) - 8), y: Math.max(0, a.y - 8), width: Math.max(a.right, b.right) - Math.min(a.x, b.x) + 16,
-            height: b.bottom - a.y + 60};
+    holder.scrollIntoView({block: 'center'});
   }, label);
-  await page.screenshot({path: file, clip: box});
+  await page.screenshot({path: file});  // the viewport, the exercise and its box in the middle
 }
 
 async function main() {

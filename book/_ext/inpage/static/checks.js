@@ -26,7 +26,7 @@
   const words = (text, caseMatters) => {
     let said = String(text).trim().replace(/[\u2018\u2019\u201c\u201d"]/g, "'").replace(/\u2212/g, '-')
       .replace(/\s*([\[\](),:;])\s*/g, '$1').replace(/\s+/g, ' ').replace(/\.$/, '');
-    if (/^'[^']*'$/.test(said)) said = said.slice(1, -1);
+    if (/^'[^']+'$/.test(said)) said = said.slice(1, -1);  // '' (the empty string) stays
     return caseMatters ? said : said.toLowerCase();
   };
 
@@ -91,8 +91,9 @@
   }
 
   function box(holder, spec, page) {
-    const record = load(page);
-    const mine = () => (record[spec.label] ||= {tries: 0});
+    // Every box of the page writes the same record: read it afresh before each change.
+    const update = change => { const record = load(page); change(record[spec.label] ||= {tries: 0}); save(page, record); return record[spec.label]; };
+    const mine = () => load(page)[spec.label] || {tries: 0};
     const name = `check-${spec.label}`;
     const verdict = element('p', {className: 'microgpt-check-verdict', role: 'status'});
     const first = element('p', {className: 'microgpt-check-first'});
@@ -127,11 +128,11 @@
     };
     button.onclick = async () => {
       const given = read();
-      const rec = mine();
       if (spec.kind !== 'code' && !String(given).trim()) { show({right: false, hint: 'Write your answer first.'}); return; }
-      if (rec.first === undefined) rec.first = spec.kind === 'code' ? '(code)' : given;  // recorded before the verdict
-      rec.tries += 1;
-      save(page, record);
+      update(rec => {  // the guess is recorded before the verdict is shown
+        if (rec.first === undefined) rec.first = spec.kind === 'code' ? '(code)' : given;
+        rec.tries += 1;
+      });
       let result;
       if (spec.kind === 'code') {
         button.disabled = true;
@@ -141,16 +142,18 @@
       } else {
         result = judge(spec, given);
       }
-      if (result.right) rec.right = true;
-      rec.last = spec.kind === 'code' ? '(code)' : given;
-      save(page, record);
+      update(rec => {
+        if (result.right) rec.right = true;
+        rec.last = spec.kind === 'code' ? '(code)' : given;
+      });
       show(result, given);
       progress();
     };
     if (input.tagName === 'INPUT') input.addEventListener('keydown', e => { if (e.key === 'Enter') button.click(); });
     if (input.tagName === 'TEXTAREA') input.addEventListener('keydown', e => { if (e.key === 'Enter' && e.shiftKey) { e.preventDefault(); button.click(); } });
-    holder.replaceChildren(element('p', {className: 'microgpt-check-title'}, [says]), input, ' ', button, first, verdict);
-    const rec = record[spec.label];
+    const data = holder.querySelector('script[type="application/json"]');  // kept: the check's own data
+    holder.replaceChildren(data, element('p', {className: 'microgpt-check-title'}, [says]), input, ' ', button, first, verdict);
+    const rec = load(page)[spec.label];
     if (rec && rec.right) {
       holder.dataset.state = 'right';
       verdict.replaceChildren(element('strong', {textContent: 'Done. '}), 'You answered this one right before (kept in this browser).');

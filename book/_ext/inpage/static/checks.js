@@ -124,7 +124,9 @@
         element('strong', {textContent: result.right ? 'Right. ' : 'Not yet. '}),
         result.right ? (spec.kind === 'number' ? `The build computed ${spec.shown}.` : '') : (result.hint || 'Try again, or open the solution.'));
       const rec = mine();
-      if (rec.first !== undefined && spec.predict) first.textContent = `Your first guess: ${rec.first}`;
+      if (rec.first !== undefined && spec.predict) {
+        first.textContent = `Your first guess: ${rec.first}` + (rec.peeked ? ' (recorded after the solution was opened)' : '');
+      }
     };
     button.onclick = async () => {
       const given = read();
@@ -153,6 +155,16 @@
     if (input.tagName === 'TEXTAREA') input.addEventListener('keydown', e => { if (e.key === 'Enter' && e.shiftKey) { e.preventDefault(); button.click(); } });
     const data = holder.querySelector('script[type="application/json"]');  // kept: the check's own data
     holder.replaceChildren(data, element('p', {className: 'microgpt-check-title'}, [says]), input, ' ', button, first, verdict);
+    // A "predict" exercise: opening the solution before any guess is recorded is noted (the guess then says so).
+    const solution = holder.nextElementSibling && holder.nextElementSibling.classList.contains('solution') ? holder.nextElementSibling : null;
+    if (spec.predict && solution) {
+      solution.addEventListener('click', () => {
+        if (mine().first === undefined && !mine().peeked) {
+          update(rec => { rec.peeked = true; });
+          first.textContent = 'You opened the solution before recording a guess.';
+        }
+      }, true);
+    }
     const rec = load(page)[spec.label];
     if (rec && rec.right) {
       holder.dataset.state = 'right';

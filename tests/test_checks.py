@@ -145,3 +145,20 @@ def test_a_number_accepts_the_books_ways_of_writing_it():
     assert checks.as_number('\u22125.0000') == -5
     assert checks.as_number('49%') == 49
     assert checks.as_number('(6.0,)') is None
+
+
+def test_the_downloadable_sources_and_notebooks_leave_the_checks_out():
+    import editions
+    import notebooks
+    parser = editions.markdown_parser(type('App', (), {'config': type('Config', (), {
+        'myst_enable_extensions': ['colon_fence', 'dollarmath', 'amsmath', 'deflist']})})())
+    for path in LESSONS:
+        text = path.read_text(encoding='utf-8')
+        if '```{check}' in text:
+            kept = editions.strip_solutions(text, parser)
+            assert '```{check}' not in kept and '{exercise}' in kept, path
+    page = notebooks.Page.__new__(notebooks.Page)
+    page.parser = parser
+    page.inline = lambda text: text
+    shown = page.markdown('Before.\n\n```{check} x\nkind: number\nanswer: y\n```\n\nAfter.\n')
+    assert 'kind' not in shown and 'Before.' in shown and 'After.' in shown

@@ -238,8 +238,8 @@ def marking_scheme(resolved, number=''):
     item('Points:', nodes.Text(format_number(points)))
     item('Accepts:', *editions.inline_text(accepted_text(resolved)))
     if resolved['kind'] == 'code':
-        items[-1][0].append(nodes.literal_block(resolved['solution'], resolved['solution'].rstrip('\n'),
-                                                language='python'))
+        items[-1].append(nodes.literal_block(resolved['solution'], resolved['solution'].rstrip('\n'),
+                                             language='python'))
         items.append(nodes.list_item('', nodes.paragraph('', 'The test it must pass:'),
                                      nodes.literal_block(resolved['test'], resolved['test'].rstrip('\n'),
                                                          language='python')))

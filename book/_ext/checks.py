@@ -174,7 +174,7 @@ def accepted_text(resolved):
     if kind == 'text':
         words = ' or '.join(f'"{a}"' for a in resolved['accept'])
         return words + (f' (or any answer matching /{resolved["regex"]}/)' if resolved.get('regex') else '')
-    return 'a function that passes the test below; for example:'
+    return 'code that passes the test below; for example:'
 
 
 class check_node(nodes.General, nodes.Element):
@@ -247,8 +247,11 @@ def marking_scheme(resolved, number=''):
         item('Prediction:', nodes.Text('the reader records a guess before the answer is shown; '
                                        'mark the reasoning as well as the figure.'))
     for wrong in resolved['wrong']:
-        said = wrong.get('answer') or 'code that'
-        children = [*editions.inline_text(f'"{said}"' if 'answer' in wrong else said), nodes.Text(': ')]
+        if 'answer' in wrong:
+            children = [nodes.Text(f'"{wrong["answer"]}"')]
+        else:
+            children = [nodes.literal(wrong.get('code', ''), wrong.get('code', 'other code'))]
+        children.append(nodes.Text(': '))
         children += editions.inline_text(wrong.get('misconception') or wrong['hint'])
         item('Typical wrong answer:', *children)
     title = f'Marking scheme{" of " + number if number else ""} ({format_number(points)} '\

@@ -99,7 +99,7 @@
     const first = element('p', {className: 'microgpt-check-first'});
     let input, read;
     if (spec.kind === 'choice') {
-      input = element('div', {className: 'microgpt-check-options', role: 'radiogroup'},
+      input = element('div', {className: 'microgpt-check-options', role: 'radiogroup', ariaLabel: `Your answer to ${spec.label}`},
         spec.options.map(option => element('label', {}, [
           element('input', {type: 'radio', name, value: option}), ' ', option])));
       read = () => (input.querySelector('input:checked') || {}).value || '';

@@ -37,6 +37,7 @@ NOTES_FILE = 'book/teacher-notes.yml'
 ANSWER_KEY_THEME = 'answerkey'
 LATEX_THEMES = Path(__file__).resolve().parent / 'latex-themes'
 SOLUTION_FENCE_RE = re.compile(r'^\{solution(-start|-end)?\}')
+CHECK_FENCE_RE = re.compile(r'^\{check\}')  # what an exercise's answer box accepts (checks.py): goes with the solutions
 logger = logging.getLogger(__name__)
 
 
@@ -299,11 +300,15 @@ class OtherLessonReferences(SphinxPostTransform):
 
 
 def strip_solutions(text, parser):
-    """Markdown text without its {solution} blocks (fenced, or gated by solution-start/solution-end)."""
+    """Markdown text without its {solution} blocks (fenced, or gated by solution-start/solution-end) and {check}
+    blocks (which say what the answer is)."""
     lines = text.splitlines(keepends=True)
     drop = set()
     start = None
     for token in parser.parse(text):
+        if token.type in ('fence', 'colon_fence') and token.map and CHECK_FENCE_RE.match(token.info.strip()):
+            drop.update(range(*token.map))
+            continue
         match = SOLUTION_FENCE_RE.match(token.info.strip()) if token.type in ('fence', 'colon_fence') else None
         if not match or not token.map:
             continue

@@ -155,6 +155,8 @@ class Page:
                     out.append(self.program_block(*argument.split('..', 1)))
                 elif name == 'solution-start':
                     out.append('> **Solution.**\n')
+                elif name == 'check':
+                    pass  # an answer box of the HTML page (book/_ext/checks.py): a notebook has none
                 elif name != 'solution-end':
                     out.append(self.block(name, argument, token.content))
                 done = token.map[1]

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / 'book' / '_ext'))
 
 import editions  # noqa: E402  (book/_ext is not a package)
+import sheets  # noqa: E402
 
 JUPYTER_BOOK = Path(sys.executable).parent / 'jupyter-book'
 FLAGS = ['-W', '-n', '--keep-going']
@@ -71,6 +72,8 @@ only_build_toc_files: true
 exclude_patterns: [_build, out-*]
 execute:
   execute_notebooks: 'off'
+parse:
+  myst_enable_extensions: [deflist]   # the exit quiz is a definition list
 latex:
   latex_engine: xelatex
   use_jupyterbook_latex: false
@@ -123,6 +126,23 @@ SOLUTIONTEXT{n} is the answer.
 
 Next: {{ref}}`{next}`.
 
+```{{quiz}}
+QUIZQ{n}A about `code`?
+: QUIZA{n}A.
+
+QUIZQ{n}B?
+: QUIZA{n}B.
+
+QUIZQ{n}C?
+: QUIZA{n}C.
+
+QUIZQ{n}D?
+: QUIZA{n}D.
+
+QUIZQ{n}E?
+: QUIZA{n}E.
+```
+
 ## Summary
 
 - SUMMARY{n}.
@@ -169,9 +189,11 @@ def test_student_html_hides_solutions_in_dropdowns_and_downloads_carry_none(mini
     page = (build / 'html' / 'book' / 'm1' / '01-first.html').read_text()
     assert re.search(r'class="solution dropdown[^"]*"', page) and 'SOLUTIONTEXT1' in page
     assert 'Teaching notes' not in page and 'FIRSTNOTE' not in page and 'TEACHERONLY1' not in page
+    assert 'QUIZ' not in page and 'Exit quiz' not in page, 'a student sees the exit quiz'
     source = (build / 'html' / '_sources' / 'book' / 'm1' / '01-first.md').read_text()
     assert 'EXERCISETEXT1' in source
     assert 'SOLUTIONTEXT1' not in source and '{solution' not in source
+    assert 'QUIZ' not in source and '{quiz' not in source
     assert not list((build / 'html').rglob('*.ipynb')), 'a notebook download appeared: strip it too'
 
 
@@ -189,6 +211,10 @@ def test_teacher_html_shows_solutions_open_and_the_teaching_notes(mini_book):
     assert re.search(r'It assumes:</strong> <a class="reference internal" href="01-first.html"><span[^>]*>First\?</span></a>'
                      r' \(lesson 1\)\.', second)
     assert '(teacher edition)' in first
+    # The exit quiz, questions and answers, after the lesson's last exercise and its solution.
+    assert first.index('SOLUTIONTEXT1') < first.index('Exit quiz') < first.index('QUIZQ1A') < first.index('QUIZA1A') \
+        < first.index('QUIZQ1E') < first.index('QUIZA1E') < first.index('SUMMARY1')
+    assert first.count('Answer:') == sheets.QUIZ_QUESTIONS
     assert 'SOLUTIONTEXT1' in (build / 'html' / '_sources' / 'book' / 'm1' / '01-first.md').read_text()
 
 
@@ -198,6 +224,7 @@ def test_student_latex_has_the_exercises_but_no_solutions(mini_book):
     tex = (build / 'latex' / 'mini.tex').read_text()
     assert 'EXERCISETEXT1' in tex and 'EXERCISETEXT2' in tex
     assert 'SOLUTIONTEXT' not in tex and 'Teaching notes' not in tex and 'TEACHERONLY' not in tex
+    assert 'QUIZ' not in tex and 'Exit quiz' not in tex
 
 
 def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
@@ -205,7 +232,8 @@ def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
     beside each, the answer key: the same lesson with its solutions and, first, its teaching notes."""
     _, build = build_mini(mini_book, 'handouts', '--builder', 'latex')
     texs = sorted(p.name for p in (build / 'latex').glob('*.tex'))
-    assert texs == ['lesson-01-first-answers.tex', 'lesson-01-first.tex', 'lesson-02-second-answers.tex', 'lesson-02-second.tex']
+    assert texs == ['lesson-01-first-answers.tex', 'lesson-01-first-sheet.tex', 'lesson-01-first.tex',
+                    'lesson-02-second-answers.tex', 'lesson-02-second-sheet.tex', 'lesson-02-second.tex']
     tex = (build / 'latex' / 'lesson-02-second.tex').read_text()
     assert r'\title{Second?}' in tex and "\\author{Mini \u00b7 lesson 2}" in tex
     assert r'Next: \sphinxstyleemphasis{Second?} (lesson 2).' in (build / 'latex' / 'lesson-01-first.tex').read_text()
@@ -222,11 +250,37 @@ def test_handout_latex_is_one_document_per_lesson_titled_by_its_h1(mini_book):
     assert body.index('Teaching notes') < body.index('SECONDNOTE') < body.index('Some prose') \
         < body.index('EXERCISETEXT2') < body.index('Solution to Exercise 2.1') < body.index('SOLUTIONTEXT2')
     assert 'SOLUTIONTEXT1' not in key and 'TEACHERONLY' not in key
+    # The exit quiz: its questions and answers in the answer key (after the solutions), never in the handout.
+    assert body.index('SOLUTIONTEXT2') < body.index('Exit quiz') < body.index('QUIZQ2A') < body.index('QUIZA2A') \
+        < body.index('QUIZA2E') < body.index('SUMMARY2')
+    assert 'QUIZ' not in tex
+    # Running headers, and the edition (\mgptversion: date and commit) as the date and in every footer.
+    assert 'Answer key \u00b7 lesson 2' in key and 'Lesson 2 \u00b7 handout' in tex
+    for document in (tex, key):
+        assert r'\date{\mgptversion}' in document and r'\fancyfoot[L]{\py@HeaderFamily\footnotesize\mgptversion}' in document
+        assert 'Lesson 2 \u00b7 exercise sheet' not in document
     # The book's numbering: the second lesson's sections, figures, tables, listings and equations are 2.1, 2.2, ...
     for document in (tex, key):
         assert r'\renewcommand\thesection{2.\arabic{section}}' in document
         assert r'\renewcommand\thefigure{2.\arabic{figure}}' in document and r'\@removefromreset{figure}{section}' in document
         assert r'\renewcommand\theliteralblock{2.\arabic{literalblock}}' in document
+
+
+def test_the_exercise_sheet_has_the_name_line_objectives_exercises_and_quiz_questions_only(mini_book):
+    """lesson-02-second-sheet.tex: its header, a name and date line, the objectives and what the lesson assumes,
+    the exercise as the book numbers it with room to answer, the quiz's questions; no prose, solution, answer
+    or teaching note."""
+    _, build = build_mini(mini_book, 'handouts', '--builder', 'latex')
+    sheet = (build / 'latex' / 'lesson-02-second-sheet.tex').read_text()
+    body = sheet[sheet.index(r'\begin{document}'):]
+    assert 'Lesson 2 \u00b7 exercise sheet' in body and r'\mgptversion' in body
+    assert body.index('Name:') < body.index('Date:') < body.index('In this lesson') < body.index('OBJECTIVE2') \
+        < body.index('It assumes:') < body.index('EXERCISETEXT2') < body.index('QUIZQ2A') < body.index('QUIZQ2E')
+    assert body.count(r'plus 1fill}') == 1 + sheets.QUIZ_QUESTIONS
+    assert r'\title{Second?}' in sheet and 'exercise sheet}' in sheet[sheet.index(r'\author{'):]
+    for absent in ('Some prose', 'SOLUTION', 'QUIZA', 'Answer:', 'Teaching notes', 'SECONDNOTE', 'SUMMARY2', 'Answer key'):
+        assert absent not in body, absent
+    assert r'\renewcommand\thesection{2.\arabic{section}}' not in body
 
 
 def test_an_unknown_edition_stops_the_build_with_the_choices(mini_book):

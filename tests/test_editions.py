@@ -305,12 +305,13 @@ def test_make_handouts_builds_cleanly(handouts):
     assert not re.search(r': (WARNING|ERROR): ', done.stdout + done.stderr)
 
 
-def test_one_real_handout_and_answer_key_per_lesson(handouts):
-    """Exactly one handout and one answer key per lesson of _toc.yml, each a PDF of at least one page typeset by XeTeX."""
+def test_one_real_handout_answer_key_and_exercise_sheet_per_lesson(handouts):
+    """Exactly one handout, one answer key and one exercise sheet per lesson of _toc.yml, each a PDF of at least
+    one page typeset by XeTeX."""
     done, out = handouts
     expected = sorted(name(n, d) + '.pdf' for n, d in editions.lessons(REPO)
-                      for name in (editions.handout_name, editions.answer_key_name))
-    assert len(expected) == 2 * len(lesson_docnames())
+                      for name in (editions.handout_name, editions.answer_key_name, sheets.sheet_name))
+    assert len(expected) == 3 * len(lesson_docnames())
     assert sorted(p.name for p in out.glob('*.pdf')) == expected, done.stdout[-2000:]
     for name in expected:
         pdf = out / name
@@ -390,7 +391,7 @@ def test_no_pdf_prints_the_code_of_a_cell_the_html_hides(handouts):
     from test_book import hidden_code_printed
     _, out = handouts
     texts = {pdf.name: pdf_text(pdf, '-layout') for pdf in sorted(out.glob('lesson-*.pdf'))}
-    assert len(texts) == 2 * len(lesson_docnames())
+    assert len(texts) == 3 * len(lesson_docnames())
     printed = hidden_code_printed('\n'.join(texts.values()))
     assert not printed, [(name, line) for line in printed for name, text in texts.items() if line in text][:5]
 
@@ -431,3 +432,108 @@ def test_handouts_and_answer_keys_number_everything_as_the_html_book_does(handou
             assert printed == named if solutions else printed <= named, (pdf, printed ^ named)
         kinds |= {kind for kind, _ in named}
     assert kinds >= {'Fig.', 'Listing', 'Exercise'}
+
+
+# ---------------------------------------------------------------- exercise sheets, exit quizzes, print wording
+
+def exercise_bodies(source):
+    """The Markdown of every exercise of a lesson ({exercise} fenced with backticks or colons)."""
+    return [body for _, body in re.findall(r'^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1[ \t]*$', source, re.M | re.S)]
+
+
+def pages(pdf):
+    """The text of each page of a PDF (pdftotext, pages split at their form feeds), running header included."""
+    text = subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True, check=True).stdout
+    return [page for page in text.split('\f') if page.strip()]
+
+
+def page_count(pdf):
+    info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r'^Pages:\s+(\d+)', info, re.M).group(1))
+
+
+def test_every_exercise_sheet_fits_two_pages_with_name_line_objectives_and_every_exercise(handouts):
+    """Each lesson's sheet: at most two pages, each headed "Lesson N · exercise sheet" and footed by the edition;
+    a name and date line; every objective of the lesson (its front matter); every exercise of the lesson, numbered
+    as the handout numbers it, with its text; the exit quiz's five questions; no solution, no quiz answer."""
+    sys.path.insert(0, str(REPO / 'book' / 'appendix'))
+    import _lessons
+    objectives = {lesson.docname: lesson.objectives for lesson in _lessons.lessons(REPO)}
+    counts = {}
+    for n, docname in editions.lessons(REPO):
+        sheet = handouts[1] / (sheets.sheet_name(n, docname) + '.pdf')
+        counts[n] = page_count(sheet)
+        assert 1 <= counts[n] <= 2, (docname, counts[n])
+        for page in pages(sheet):
+            assert f'Lesson {n} \u00b7 exercise sheet' in page and 'Edition ' in page, (docname, page[:300])
+        text = pdf_text(sheet)
+        flat = ' '.join(text.split())
+        assert re.search(r'Name:.*Date:', flat), docname
+        for objective in objectives[docname]:
+            assert letters(objective) in letters(text), (docname, objective)
+        source = (REPO / f'{docname}.md').read_text(encoding='utf-8')
+        handout = ' '.join(pdf_text(handouts[1] / (editions.handout_name(n, docname) + '.pdf')).split())
+        numbers = re.findall(rf'Exercise {n}\.\d+', flat)
+        bodies = exercise_bodies(source)
+        assert len(numbers) == len(set(numbers)) == len(bodies), (docname, numbers)
+        assert set(numbers) == set(re.findall(rf'Exercise {n}\.\d+', handout)), docname
+        for body in bodies:
+            run = plain_runs(body)[0]
+            assert letters(run) in letters(text), (docname, run)
+        for body in solution_bodies(source):
+            assert letters(plain_runs(body)[0]) not in letters(text), docname
+        assert 'Solution to' not in flat and 'Answer:' not in flat and 'Teaching notes' not in flat, docname
+        if '{quiz}' in source:
+            assert 'Exit quiz' in flat and all(f'{q}. ' in flat for q in range(1, sheets.QUIZ_QUESTIONS + 1)), docname
+    print('sheet pages:', counts)
+
+
+def test_every_page_of_every_answer_key_says_answer_key(handouts):
+    """The running header marks each page of an answer key, so a loose page is never handed out by mistake."""
+    _, out = handouts
+    for n, docname in editions.lessons(REPO):
+        key = out / (editions.answer_key_name(n, docname) + '.pdf')
+        found = pages(key)
+        assert len(found) == page_count(key), key.name
+        for i, page in enumerate(found, 1):
+            assert f'Answer key \u00b7 lesson {n}' in page and 'Edition ' in page, (key.name, i)
+        handout = out / (editions.handout_name(n, docname) + '.pdf')
+        assert all(f'Lesson {n} \u00b7 handout' in page and 'Edition ' in page for page in pages(handout)), handout.name
+
+
+WEB_ONLY = re.compile(r'\bclick|\bhover|open the solution|show it\)', re.I)
+
+
+def test_no_print_edition_uses_web_only_words(handouts):
+    """Handouts, answer keys and exercise sheets never ask to click, hover or open a solution (the book's PDF:
+    test_book.py)."""
+    _, out = handouts
+    found = {pdf.name: WEB_ONLY.findall(' '.join(pdf_text(pdf).split())) for pdf in sorted(out.glob('lesson-*.pdf'))}
+    assert len(found) == 3 * len(lesson_docnames())
+    assert {name: words for name, words in found.items() if words} == {}
+
+
+def test_each_answer_key_has_the_five_answers_of_its_exit_quiz(handouts):
+    """The answer key of every lesson ends its exercises with the exit quiz: five questions, each answered."""
+    _, out = handouts
+    missing = []
+    for n, docname in editions.lessons(REPO):
+        key = ' '.join(pdf_text(out / (editions.answer_key_name(n, docname) + '.pdf')).split())
+        quiz = key[key.find('Exit quiz'):] if 'Exit quiz' in key else ''
+        if quiz.count('Answer:') != sheets.QUIZ_QUESTIONS:
+            missing.append(n)
+        handout = ' '.join(pdf_text(out / (editions.handout_name(n, docname) + '.pdf')).split())
+        assert 'Exit quiz' not in handout and 'Answer:' not in handout, docname
+    assert missing == [], f'lessons whose answer key has no exit quiz of {sheets.QUIZ_QUESTIONS} answers'
+
+
+def test_every_lesson_has_an_exit_quiz_of_five_questions_with_answers():
+    """Each lesson's source has one {quiz} block: five questions, each followed by its answer (": ...")."""
+    missing = []
+    for n, docname in editions.lessons(REPO):
+        source = (REPO / f'{docname}.md').read_text(encoding='utf-8')
+        blocks = re.findall(r'^(`{3,})\{quiz\}[^\n]*\n(.*?)^\1[ \t]*$', source, re.M | re.S)
+        answers = re.findall(r'^: ', blocks[0][1], re.M) if len(blocks) == 1 else []
+        if len(answers) != sheets.QUIZ_QUESTIONS:
+            missing.append(n)
+    assert missing == [], 'lessons without an exit quiz of five answered questions'

@@ -11,7 +11,8 @@ The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets
                        exercises, no solutions) and the answer key (each exercise followed by its
                        solution, the teaching notes on the first page). Both number sections, listings,
                        figures, tables and exercises as the book does (19.1, Fig. 19.1), and a reference
-                       to another lesson reads as its title and number.
+                       to another lesson reads as its title and number. A third document, the
+                       exercise sheet, and each lesson's exit quiz: book/_ext/sheets.py.
 
 The edition is also a Sphinx tag, so a page may hold ```{only} teacher``` blocks.
 Listed under sphinx.local_extensions in _config.yml.

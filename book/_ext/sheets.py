@@ -36,6 +36,9 @@ QUIZ_TITLE = 'Exit quiz'
 # page has left over is shared among them (fill glue), so a sheet is never longer for it.
 EXERCISE_ROOM = '1.6cm'
 QUESTION_ROOM = '0.7cm'
+# An exercise starts a new page unless this much is left on the current one: its box and its room. (The box
+# ends with glue, a place where the page may break, so the room alone cannot hold on to it.)
+EXERCISE_NEED = '4.2cm'
 logger = logging.getLogger(__name__)
 
 
@@ -184,7 +187,8 @@ def page_style(header):
                           r'\makeatother']) + '\n')
 
 
-# The sheet's title: the lesson's question, who it is from, then the name and date line (no big title block).
+# The sheet's title: the lesson's question, who it is from, then the name and date line (no big title block);
+# and \mgptneed{length}, a new page unless that much is left on this one (as needspace.sty's \Needspace).
 SHEET_TITLE = r'''\makeatletter
 \begingroup\def\and{\& }\hypersetup{pdftitle={\@title}}\endgroup
 \noindent{\py@HeaderFamily\LARGE\raggedright \@title\par}
@@ -192,12 +196,16 @@ SHEET_TITLE = r'''\makeatletter
 \vspace{14pt}\noindent{\py@HeaderFamily Name:}\enspace\rule{0.5\linewidth}{0.4pt}\hfill
 {\py@HeaderFamily Date:}\enspace\rule{0.22\linewidth}{0.4pt}\par
 \vspace{10pt}
+\def\mgptneed#1{\par\penalty-100\begingroup\dimen@=#1\relax\dimen@ii=\pagegoal\advance\dimen@ii-\pagetotal
+  \ifdim\dimen@>\dimen@ii\ifdim\dimen@ii>\z@\vfil\fi\penalty-10000\fi\endgroup}
 \makeatother'''
 
 
 def room(height):
-    """LaTeX: blank room to write in, at least height; the rest of a page's leftover space is shared among them."""
-    return raw(rf'\par\vspace{{{height} plus 1fill}}' + '\n')
+    """LaTeX: blank room to write in, at least height; the rest of a page's leftover space is shared among them.
+    No page break between what it follows and the room (\\nobreak): the room is never lost at a page break,
+    and an exercise that has no room left on its page moves to the next with it."""
+    return raw(rf'\par\nobreak\vspace{{{height} plus 1fill}}' + '\n')
 
 
 def sheet_heading(text):
@@ -217,7 +225,7 @@ def exercise_sheet(app, doctree, number, quizzes):
     if exercises:
         sheet.append(sheet_heading('Exercises'))
     for exercise in exercises:
-        sheet.extend([exercise.deepcopy(), room(EXERCISE_ROOM)])
+        sheet.extend([raw(rf'\mgptneed{{{EXERCISE_NEED}}}' + '\n'), exercise.deepcopy(), room(EXERCISE_ROOM)])
     for quiz in quizzes:
         sheet.append(sheet_heading(QUIZ_TITLE))
         listing = quiz_box(quiz, answers=False).next_node(nodes.enumerated_list)

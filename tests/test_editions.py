@@ -1,6 +1,6 @@
-"""The editions of book/_ext/editions.py: teaching notes for every lesson, solutions where each
-edition wants them (on a mini-book), and the handouts and answer keys of the real book, two real PDFs
-per lesson numbered as the HTML book numbers the lesson."""
+"""The editions of book/_ext/editions.py: teaching notes for every lesson, solutions and exit quizzes where
+each edition wants them (on a mini-book), and the handouts, answer keys and exercise sheets of the real book
+(book/_ext/sheets.py), three real PDFs per lesson, numbered as the HTML book numbers the lesson."""
 
 import html
 

@@ -4,8 +4,9 @@
 # make run   - train and sample with microgpt.py on the names data
 # make bench - time microgpt.py, tangle.py and the book builds, and print the figures
 # make teacher  - the teacher edition (solutions open, teaching notes) in _build/teacher/html
-# make handouts - two PDFs per lesson in _build/handouts: the handout (exercises, no solutions) and the
-#                 answer key (every solution, the teaching notes on its first page), both numbered as in the book
+# make handouts - three PDFs per lesson in _build/handouts: the handout (exercises, no solutions), the
+#                 answer key (every solution, the exit quiz's answers, the teaching notes on its first page), both
+#                 numbered as in the book, and the exercise sheet (objectives, exercises, quiz; one or two pages)
 # make inpage - install Pyodide (pinned, npm ci) so that make book gives every lesson Run buttons; make serve - serve _build/html
 # make a11y - axe-core through Debian's chromium over every page of _build/html (after make book); fails on any finding
 # make epub - the student edition as an EPUB 3 e-book: _build/epub/microgpt-book.epub (math as MathML, no scripts)
@@ -54,8 +55,9 @@ teacher: venv
 	MICROGPT_EDITION=teacher $(JB) build . --path-output $(TEACHER) $(JBFLAGS)
 	rm -rf $(TEACHER)/html && cp -r $(TEACHER)/_build/html $(TEACHER)/html
 
-# One Sphinx build writes both LaTeX documents of each lesson (book/_ext/editions.py): lesson-19-attention.tex
-# and lesson-19-attention-answers.tex; xelatex typesets every .tex of the folder.
+# One Sphinx build writes the three LaTeX documents of each lesson (book/_ext/editions.py, sheets.py):
+# lesson-19-attention.tex, lesson-19-attention-answers.tex and lesson-19-attention-sheet.tex; xelatex
+# typesets every .tex of the folder.
 handouts: venv
 	MICROGPT_EDITION=handouts $(JB) build . --builder latex --path-output $(HANDOUTS) $(JBFLAGS)
 	$(MAKE) -C $(HANDOUTS)/_build/latex -j$(LATEX_JOBS) all-pdf LATEXMKOPTS=-silent LATEXOPTS=-interaction=nonstopmode

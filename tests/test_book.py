@@ -240,6 +240,14 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(pdf_build)
     assert not printed, f'code of hidden cells printed in the PDF: {printed[:5]}'
 
 
+def test_the_pdf_book_uses_no_web_only_words(pdf_build):
+    """Print never asks to click, hover or open a solution (test_editions.py checks the handouts, keys and sheets)."""
+    _, out = pdf_build
+    from test_editions import WEB_ONLY, pdf_text
+    text = ' '.join(pdf_text(out / '_build' / 'latex' / 'microgpt-book.pdf').split())
+    assert WEB_ONLY.findall(text) == [], [text[max(0, m.start() - 80):m.end() + 40] for m in WEB_ONLY.finditer(text)][:5]
+
+
 def page_notebooks():
     """(docname, the page read as MyST-NB reads it into a notebook) for every page of _toc.yml."""
     from myst_nb.core.read import read_myst_markdown_notebook

@@ -11,7 +11,8 @@ The environment variable MICROGPT_EDITION chooses the edition; the Makefile sets
                        exercises, no solutions) and the answer key (each exercise followed by its
                        solution, the teaching notes on the first page). Both number sections, listings,
                        figures, tables and exercises as the book does (19.1, Fig. 19.1), and a reference
-                       to another lesson reads as its title and number.
+                       to another lesson reads as its title and number. A third document, the
+                       exercise sheet, and each lesson's exit quiz: book/_ext/sheets.py.
 
 The edition is also a Sphinx tag, so a page may hold ```{only} teacher``` blocks.
 Listed under sphinx.local_extensions in _config.yml.
@@ -36,7 +37,8 @@ NOTES_FILE = 'book/teacher-notes.yml'
 # LaTeX writer to print what only the answer key shows (see AnswerKeyOnly).
 ANSWER_KEY_THEME = 'answerkey'
 LATEX_THEMES = Path(__file__).resolve().parent / 'latex-themes'
-SOLUTION_FENCE_RE = re.compile(r'^\{solution(-start|-end)?\}')
+# What a student's download leaves out: solutions, and the exit quiz with its answers (book/_ext/sheets.py).
+SOLUTION_FENCE_RE = re.compile(r'^\{(?:solution|quiz)(-start|-end)?\}')
 CHECK_FENCE_RE = re.compile(r'^\{check\}')  # what an exercise's answer box accepts (checks.py): goes with the solutions
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,12 @@ def title_page_facts(root, engine):
     """\\mgptlines (microgpt.py's line count) and \\mgptversion (the date and commit of the sources) for
     the title page of _config.yml's maketitle."""
     lines = len((Path(root) / 'microgpt.py').read_text(encoding='utf-8').splitlines())
+    return rf'\newcommand\mgptlines{{{lines}}}' + '\n' + edition_fact(root, engine)
+
+
+def edition_fact(root, engine):
+    """\\mgptversion: the edition of the book, "Edition of 2026-12-06 (commit 1234abc)", the date and commit of
+    the sources (the book's title page, and every handout, answer key and exercise sheet)."""
     try:
         done = subprocess.run(['git', '-C', str(root), 'log', '-1', '--format=%cs %h'],
                               capture_output=True, text=True, timeout=30)
@@ -70,7 +78,7 @@ def title_page_facts(root, engine):
     except (OSError, ValueError, subprocess.TimeoutExpired):
         date, commit = '', ''
     version = f'Edition of {date} (commit {commit})' if date else 'Edition built from sources outside git'
-    return rf'\newcommand\mgptlines{{{lines}}}' + '\n' + rf'\newcommand\mgptversion{{{texescape.escape(version, engine)}}}'
+    return rf'\newcommand\mgptversion{{{texescape.escape(version, engine)}}}'
 
 
 def lessons(root):
@@ -109,7 +117,10 @@ def on_config_inited(app, config):
         config.html_title = f'{config.html_title or config.project} (teacher edition)'
     if chosen == 'handouts':
         # A handout is short: Sphinx's own title, no table of contents, no index.
-        config.latex_elements = {**config.latex_elements, 'maketitle': r'\sphinxmaketitle',
+        # Each is dated by the edition of the book (\mgptversion: the date and commit of the sources), which
+        # book/_ext/sheets.py also prints in every page's footer.
+        preamble = '\n'.join([config.latex_elements.get('preamble', ''), edition_fact(app.srcdir, config.latex_engine)])
+        config.latex_elements = {**config.latex_elements, 'maketitle': r'\sphinxmaketitle', 'preamble': preamble,
                                  'tableofcontents': '', 'makeindex': '', 'printindex': ''}
         config.latex_theme_path = [*config.latex_theme_path, str(LATEX_THEMES)]  # the answer keys' theme
     elif '\\mgptpart' in config.latex_elements.get('preamble', ''):
@@ -339,8 +350,8 @@ def on_build_finished(app, exception):
     for path in sorted(Path(app.outdir, '_sources').rglob('*.md')):
         text = strip_solutions(path.read_text(encoding='utf-8'), parser)
         path.write_text(text, encoding='utf-8')
-        if '{solution' in text:
-            logger.warning(f'a solution is left in the downloadable source {path.relative_to(app.outdir)}',
+        if '{solution' in text or '{quiz' in text:
+            logger.warning(f'a solution or quiz is left in the downloadable source {path.relative_to(app.outdir)}',
                            type='editions')
 
 
@@ -355,4 +366,5 @@ def setup(app):
     app.connect('build-finished', on_build_finished)
     app.add_post_transform(OtherLessonReferences)
     app.add_node(AnswerKeyOnly, latex=(visit_answer_key_only, depart_answer_key_only))
+    app.setup_extension('sheets')   # the exit quizzes and the exercise sheets (book/_ext/sheets.py)
     return {'version': '1.0', 'parallel_read_safe': True, 'parallel_write_safe': True}

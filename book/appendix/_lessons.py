@@ -24,7 +24,7 @@ OBJECTIVES_KEY = 'learning_objectives'   # the front-matter list a lesson may gi
 ASSUMES_KEY = 'assumes'   # the front-matter list of what a lesson assumes: pages (docnames), `text <docname>`, or text
 PROGRAM_DIRECTIVES = {'chunk', 'show'}
 CODE_DIRECTIVES = {'code-cell', 'code-block', 'code', 'sourcecode'}
-SKIPPED_DIRECTIVES = {'math', 'glossary', 'raw', 'eval-rst', 'toctree', 'image'}
+SKIPPED_DIRECTIVES = {'math', 'glossary', 'raw', 'eval-rst', 'toctree', 'image', 'quiz'}  # quiz: teachers only
 
 
 @dataclass

@@ -10,6 +10,7 @@ plain Jupyter, which does not know the book's MyST extensions:
     ```{chunk} / ```{show}                 a Python code block under its caption "name · microgpt.py lines a–b"
     ```{exercise}, ```{note}, ...          a quoted block under a bold title; options dropped
     (label)=                               dropped
+    ```{live-figure}                       dropped (it runs only in the HTML book; the static figure stays)
 
 In the student edition the solutions are left out (editions.strip_solutions); the teacher edition
 keeps them as "Solution" blocks. A first markdown cell says what the notebook is and where it runs; a
@@ -155,7 +156,7 @@ class Page:
                     out.append(self.program_block(*argument.split('..', 1)))
                 elif name == 'solution-start':
                     out.append('> **Solution.**\n')
-                elif name != 'solution-end':
+                elif name not in ('solution-end', 'live-figure'):  # a live figure runs only in the HTML book
                     out.append(self.block(name, argument, token.content))
                 done = token.map[1]
             elif token.type == 'myst_target':

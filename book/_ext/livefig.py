@@ -103,8 +103,10 @@ def on_build_finished(app, exception):
     if exception or not inpage.enabled(app):
         return
     out = Path(app.outdir, inpage.OUT)
-    shutil.copyfile(RUNTIME, out / RUNTIME.name)
     listing = out / 'files.json'
+    if not listing.is_file():  # inpage wrote no runtime (a build without the inpage extension)
+        return
+    shutil.copyfile(RUNTIME, out / RUNTIME.name)
     files = json.loads(listing.read_text(encoding='utf-8'))
     entry = [RUNTIME.name, f'/book/{inpage.OUT}/{RUNTIME.name}']
     if entry not in files:

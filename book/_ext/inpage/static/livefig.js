@@ -112,7 +112,8 @@
       let positionSet = false;  // until the reader moves it, the slider follows the name's last position
       position.input.addEventListener('input', () => { positionSet = true; });
       name.addEventListener('input', () => { positionSet = false; });
-      const weights = ['trained', 'initial'].map(w => element('input', {type: 'radio', name: id('weights'), value: w, checked: w === 'trained'}));
+      const group = id('weights');
+      const weights = ['trained', 'initial'].map(w => element('input', {type: 'radio', name: group, value: w, checked: w === 'trained'}));
       const choice = element('fieldset', {className: 'livefig-choice'}, [element('legend', {textContent: 'Weights'}),
         ...weights.flatMap((w, i) => [w, labelled(w, ['trained', 'initial (before training)'][i])])]);
       const grid = element('div', {className: 'livefig-heads', tabIndex: 0, attrs: {role: 'region', 'aria-label': 'Attention weights of each head'}});
@@ -123,7 +124,7 @@
         draw(r) {
           if (!name.value.trim()) name.value = r.name;
           position.input.max = String(r.tokens.length - 1);
-          position.input.value = String(r.pos);
+          if (!positionSet) position.input.value = String(r.pos);  // not while the reader moves it
           position.sync();
           const rows = r.heads.map((head, h) => element('div', {className: 'livefig-head', attrs: {role: 'img',
             'aria-label': `head ${h}: ` + head.map((w, j) => `${r.tokens[j]} ${r.shown[h][j]}`).join(', ')}},

@@ -80,8 +80,8 @@ def visit_html(translator, node):
 def depart_html(translator, node):
     translator.body.append(
         '<div class="livefig-body"><p class="livefig-fallback">This figure runs the program in the page when the book '
-        'is served over HTTP with its in-page Python (<code>make serve</code>); the figure above shows the same '
-        'values.</p></div></div>\n')
+        'is served over HTTP with its in-page Python (<code>make serve</code>); until then, the figure above is its '
+        'static version.</p></div></div>\n')
 
 
 def skip(translator, node):

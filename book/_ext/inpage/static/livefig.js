@@ -146,15 +146,19 @@
                         format: v => String(Number(v))});
       const chart = element('div', {className: 'livefig-dist', attrs: {role: 'img'}});
       const top = element('p'), names = element('ol', {className: 'livefig-names'});
-      figure.replaceChildren(element('p', {className: 'livefig-caption', textContent: 'Probability of each first letter (the bars: 0 to 1; the dotted line: the even share)'}),
-        chart, top, element('p', {className: 'livefig-caption', textContent: 'The first names generate writes at this temperature, from the random state right after training:'}), names);
+      const caption = element('p', {className: 'livefig-caption'});
+      figure.replaceChildren(caption, chart, top, element('p', {className: 'livefig-caption'}, ['The first names ',
+        element('code', {textContent: 'generate'}), ' writes at this temperature, from the random state right after training:']), names);
       return {
         controls: [t.row],
         values: () => ({t: Number(t.input.value)}),
         draw(r) {
-          const even = element('span', {className: 'livefig-even', style: `bottom: ${(100 * r.even).toFixed(2)}%`, attrs: {'aria-hidden': 'true'}});
+          // the vertical scale: from 0 to the first of these at least as large as the largest probability
+          const scale = [0.1, 0.2, 0.5, 1].find(v => v >= Math.max(...r.probs)) || 1;
+          caption.textContent = `Probability of each first letter: the chart's height is ${scale}; the dotted line is the even share.`;
+          const even = element('span', {className: 'livefig-even', style: `bottom: ${(100 * r.even / scale).toFixed(2)}%`, attrs: {'aria-hidden': 'true'}});
           chart.replaceChildren(...r.probs.map((p, i) => element('span', {className: 'livefig-col', title: `${r.tokens[i]} ${r.shown[i]}`}, [
-            element('span', {className: 'livefig-col-bar' + (r.top[0] === i ? ' livefig-top' : ''), style: `height: ${(100 * p).toFixed(2)}%`}),
+            element('span', {className: 'livefig-col-bar' + (r.top[0] === i ? ' livefig-top' : ''), style: `height: ${(100 * p / scale).toFixed(2)}%`}),
             element('span', {className: 'livefig-col-label', textContent: r.tokens[i] === 'BOS' ? '.' : r.tokens[i]})])), even);
           const five = r.top.map(i => `${r.tokens[i]} ${r.shown[i]}`).join(', ');
           chart.setAttribute('aria-label', `At temperature ${r.t_shown}, the five likeliest first letters: ${five}. The even share is ${r.even_shown}.`);

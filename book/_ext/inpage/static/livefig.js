@@ -144,7 +144,7 @@
     temperature(options, figure) {
       const t = slider({min: 0.05, max: 3, step: 0.05, value: options.temperature ?? 0.5, label: 'Temperature',
                         format: v => String(Number(v))});
-      const chart = element('div', {className: 'livefig-dist', attrs: {role: 'img'}});
+      const chart = element('div', {className: 'livefig-dist'});  // an image (role img) once drawn
       const top = element('p'), names = element('ol', {className: 'livefig-names'});
       const caption = element('p', {className: 'livefig-caption'});
       figure.replaceChildren(caption, chart, top, element('p', {className: 'livefig-caption'}, ['The first names ',
@@ -161,11 +161,15 @@
             element('span', {className: 'livefig-col-bar' + (r.top[0] === i ? ' livefig-top' : ''), style: `height: ${(100 * p / scale).toFixed(2)}%`}),
             element('span', {className: 'livefig-col-label', textContent: r.tokens[i] === 'BOS' ? '.' : r.tokens[i]})])), even);
           const five = r.top.map(i => `${r.tokens[i]} ${r.shown[i]}`).join(', ');
+          chart.setAttribute('role', 'img');
           chart.setAttribute('aria-label', `At temperature ${r.t_shown}, the five likeliest first letters: ${five}. The even share is ${r.even_shown}.`);
           top.textContent = `At T = ${r.t_shown}, the five likeliest: ${five}. The even share is 1/${r.tokens.length} = ${r.even_shown}. (The bar "." is BOS: an empty name.)`;
           names.replaceChildren(...r.names.map(n => element('li', {textContent: n || '(empty)'})));
         },
-        clear() { chart.replaceChildren(); top.textContent = ''; names.replaceChildren(); },
+        clear() {
+          chart.replaceChildren(); chart.removeAttribute('role'); chart.removeAttribute('aria-label');
+          caption.textContent = top.textContent = ''; names.replaceChildren();
+        },
       };
     },
   };

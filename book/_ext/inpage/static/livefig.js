@@ -147,12 +147,13 @@
       const chart = element('div', {className: 'livefig-dist'});  // an image (role img) once drawn
       const top = element('p'), names = element('ol', {className: 'livefig-names'});
       const caption = element('p', {className: 'livefig-caption'});
-      figure.replaceChildren(caption, chart, top, element('p', {className: 'livefig-caption'}, ['The first names ',
-        element('code', {textContent: 'generate'}), ' writes at this temperature, from the random state right after training:']), names);
+      const parts = [caption, chart, top, element('p', {className: 'livefig-caption'}, ['The first names ',
+        element('code', {textContent: 'generate'}), ' writes at this temperature, from the random state right after training:']), names];
       return {
         controls: [t.row],
         values: () => ({t: Number(t.input.value)}),
         draw(r) {
+          if (!figure.contains(chart)) figure.replaceChildren(...parts);  // nothing drawn before the first answer
           // the vertical scale: from 0 to the first of these at least as large as the largest probability
           const scale = [0.1, 0.2, 0.5, 1].find(v => v >= Math.max(...r.probs)) || 1;
           caption.textContent = `Probability of each first letter: the chart's height is ${scale}; the dotted line is the even share.`;

@@ -10,6 +10,7 @@ plain Jupyter, which does not know the book's MyST extensions:
     ```{chunk} / ```{show}                 a Python code block under its caption "name · microgpt.py lines a–b"
     ```{exercise}, ```{note}, ...          a quoted block under a bold title; options dropped
     (label)=                               dropped
+    ```{live-figure}                       dropped (it runs only in the HTML book; the static figure stays)
 
 In the student edition the solutions are left out (editions.strip_solutions); the teacher edition
 keeps them as "Solution" blocks. A first markdown cell says what the notebook is and where it runs; a
@@ -157,7 +158,7 @@ class Page:
                     out.append('> **Solution.**\n')
                 elif name == 'check':
                     pass  # an answer box of the HTML page (book/_ext/checks.py): a notebook has none
-                elif name != 'solution-end':
+                elif name not in ('solution-end', 'live-figure'):  # a live figure runs only in the HTML book
                     out.append(self.block(name, argument, token.content))
                 done = token.map[1]
             elif token.type == 'myst_target':

@@ -86,7 +86,8 @@ async function runCell(page, i) {
   return page.evaluate(i => {
     const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
     return {state: cell.dataset.inpage, status: cell.querySelector('.inpage-status').textContent,
-            note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' ')};
+            note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' '),
+            before: JSON.parse(cell.dataset.inpageBefore || '[]')};
   }, i);
 }
 

@@ -215,7 +215,8 @@
       cell.show = (outputs, note) => {
         let box = cell.node.querySelector('.cell_output');
         if (!box) box = element('div', {className: 'cell_output docutils container'}), input.after(box);
-        box.replaceChildren(...outputs.map(([kind, text]) => outputBlock(kind, text)));
+        box.replaceChildren(...outputs.map(([kind, text]) => outputBlock(kind,
+          cell.merge_streams && (kind === 'stdout' || kind === 'stderr') ? text.trimEnd() + '\n' : text)));  // as MyST-NB merges
         if (note) box.append(element('p', {className: 'inpage-note', textContent: note}));
         box.classList.add('inpage-ran');
       };
@@ -254,7 +255,7 @@
   }
 
   async function execute(cell) {
-    const label = cell.label || 'hidden cell';
+    const label = `In[${cell.count}]`;  // a traceback says Cell In[count], as Jupyter's in the build did
     const code = cell.code ? cell.code() : cell.source;
     const outputs = await ask({op: 'run', code, label});
     cell.ran = true;
@@ -297,16 +298,22 @@
     try {
       if (!started) status.textContent = 'Starting Python in the page (the first time: about 12 MB)…';
       await start();
-      const notes = [];
-      for (const cell of cells.slice(0, target.index)) {
-        if (cell.ran || cell.jupyter_only) continue;
+      const notes = [], ran = [];  // ran: [index, seconds] of each cell run before it, for make bench
+      // the cells before it that it needs (pagert.plan): every shown one, and the hidden ones whose names it reads
+      const before = cells.slice(0, target.index);
+      const needed = new Set(await ask({op: 'call', fn: 'plan', args: [JSON.stringify(before.map(cell =>
+        [cell.code ? cell.code() : cell.source, cell.shown, cell.ran, !!cell.jupyter_only])), code]}));
+      for (const cell of before) {
+        if (cell.ran || cell.jupyter_only || !needed.has(cell.index)) continue;
         if (cell.stoppedCode !== undefined && cell.code() === cell.stoppedCode) {  // it would not end this time either
           notes.push(`${cell.label} was stopped, so it did not run again before this one.`);
           continue;
         }
         if (target.stopRequested) throw new Stopped('stopped');
         status.textContent = `Running the cells before this one (${cell.index + 1} of ${target.index})…`;
+        const cellBegan = performance.now();
         const outputs = await execute(cell);
+        ran.push([cell.index, +((performance.now() - cellBegan) / 1000).toFixed(2)]);
         if (target.stopRequested) { cell.ran = false; throw new Stopped('stopped'); }  // it may not have finished
         if (cell.show) cell.show(outputs);
         const failed = outputs.find(([kind]) => kind === 'error');
@@ -318,6 +325,7 @@
       onTarget = true;
       const outputs = await execute(target);
       target.show(outputs, notes.join(' '));
+      target.node.dataset.inpageBefore = JSON.stringify(ran);
       if (target.stopRequested) throw new Stopped('stopped');  // interrupted: the cell ends in KeyboardInterrupt
       delete target.stoppedCode;
       status.textContent = `Ran in the page in ${elapsed()} s.`;

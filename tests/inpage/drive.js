@@ -87,7 +87,7 @@ async function runCell(page, i) {
     const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
     return {state: cell.dataset.inpage, status: cell.querySelector('.inpage-status').textContent,
             note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' '),
-            before: JSON.parse(cell.dataset.inpageBefore || '[]')};
+            before: JSON.parse(cell.dataset.inpageBefore || '[]'), first: Number(cell.dataset.inpageFirst)};
   }, i);
 }
 

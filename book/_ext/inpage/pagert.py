@@ -12,9 +12,11 @@ import ast
 import io
 import json
 import linecache
+import os
 import random
 import re
 import sys
+import time
 import traceback
 import types
 
@@ -24,12 +26,14 @@ _outputs = None
 # rest on "show all"); beyond, the lines are only counted, so a runaway print loop cannot fill the browser's memory.
 KEPT_LINES = 100_000
 KEPT_CHARS = 10_000_000
+LIVE_EVERY = 0.25  # seconds: what a running cell prints reaches the page at once, then at most this often
 
 
 class _Outputs:
-    def __init__(self):
+    def __init__(self, live=None):
         self.items = []
         self.lines = self.chars = self.dropped = 0
+        self.live, self.pending, self.sent = live, [], None  # live(JSON of [[kind, text], ...] printed since the last)
 
     def add(self, kind, text):
         if not text:
@@ -40,6 +44,11 @@ class _Outputs:
                 return
             self.lines += text.count('\n')
             self.chars += len(text)
+            if self.live is not None:
+                self.pending.append([kind, text])
+                if self.sent is None or time.monotonic() - self.sent >= LIVE_EVERY:
+                    self.live(json.dumps(self.pending))
+                    self.pending, self.sent = [], time.monotonic()
         if self.items and self.items[-1][0] == kind and kind in ('stdout', 'stderr'):
             self.items[-1][1] += text
         else:
@@ -97,6 +106,9 @@ CONTEXT = 2           # lines shown before and after the line that raised (IPyth
 def _where(filename):
     """`Cell In[4]` for a cell's code (run_cell names it <In[4]>), else the file's path, as IPython says it."""
     match = re.fullmatch(r'<(In\[\d+\])>', filename)
+    home = os.path.expanduser('~')
+    if not match and home not in ('', '/') and filename.startswith(home + '/'):
+        filename = '~' + filename[len(home):]  # as IPython writes the home folder
     return f'Cell {match.group(1)}' if match else f'File {filename}'
 
 
@@ -256,10 +268,10 @@ def _install_stand_ins():
     sys.modules['IPython.display'] = display
 
 
-def run_cell(code, label):
-    """Run one cell; JSON of its outputs."""
+def run_cell(code, label, live=None):
+    """Run one cell; JSON of its outputs. live, if given, receives what it prints while it runs (see _Outputs)."""
     global _outputs
-    _outputs = outputs = _Outputs()
+    _outputs = outputs = _Outputs(live)
     filename = f'<{label}>'
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     saved = sys.stdout, sys.stderr, sys.stdin
@@ -286,13 +298,18 @@ def run_cell(code, label):
 
 # ---------------------------------------------------------------- which cells a Run needs
 
-# Calls through these names change nothing a later cell reads (the book's runtime, pure modules and builtins); a call
-# through any other name may change what that name holds, and the objects passed to it. `random` is read by every
-# cell (the program draws from it without naming it), so a hidden cell that draws random numbers always runs.
+# Calls through these names change nothing a later cell reads (the book's runtime, pure modules and builtins); a method
+# called on any other name may change what that name holds (a function changing what it is given is not looked for:
+# the test of every page, tests/test_inpage.py, would see it). `random` is read by every cell (the program draws from
+# it without naming it), so a hidden cell that draws random numbers always runs.
 PURE = frozenset('''tangle runtime math statistics json re string itertools functools collections Counter glue Markdown
 HTML display print len str int float sum max min sorted list set dict tuple range enumerate zip repr abs round any all
 isinstance format map filter reversed bool type hasattr getattr frozenset divmod pow chr ord hex bin hash pathlib Path
 ast textwrap inspect dataclasses fractions Fraction decimal difflib time sys os io _lessons'''.split())
+# Methods that change nothing: of dicts, strings and counters, and of the program (its forward pass reads the weights).
+READING = frozenset('''values keys items get index count copy most_common total join split rsplit strip rstrip lstrip
+startswith endswith format replace lower upper find splitlines isalpha isdigit read_text exists is_file encode decode
+gpt name_loss softmax linear rmsnorm log exp relu'''.split())
 ALWAYS_READ = frozenset({'random'})
 
 
@@ -343,10 +360,8 @@ def names_of(code):
             changed.add(_root(node))
         elif isinstance(node, ast.Call):
             callee = _root(node.func)
-            if callee not in PURE:
+            if callee not in PURE and isinstance(node.func, ast.Attribute) and node.func.attr not in READING:
                 changed.add(callee)
-                if isinstance(node.func, ast.Name):  # a function may change what it is given (a method, its object)
-                    changed.update(_root(arg) for arg in [*node.args, *(k.value for k in node.keywords)])
         elif isinstance(node, ast.ExceptHandler) and node.name and top:
             bound.add(node.name)
             first_bound.setdefault(node.name, node.lineno)

@@ -29,11 +29,12 @@
   const waiting = new Map();  // id -> [resolve, reject, promise]
   const onRestart = [];       // what the page forgets when Python starts again
   class Stopped extends Error {}
-  function ask(message) {
+  function ask(message, onPartial) {
     if (!worker) {
       worker = new Worker(new URL('_static/inpage-worker.js', new URL('..', root)).href);
       worker.onmessage = event => {
-        const {id, result, failed} = event.data;
+        const {id, result, failed, partial} = event.data;
+        if (partial) return waiting.get(id)?.[3]?.(partial);  // what a running cell has printed so far
         const [resolve, reject] = waiting.get(id);
         waiting.delete(id);
         failed === undefined ? resolve(result) : reject(/KeyboardInterrupt/.test(failed) ? new Stopped('stopped') : new Error(failed));
@@ -43,7 +44,7 @@
     const id = nextId++;
     let settle;
     const promise = new Promise((resolve, reject) => { settle = [resolve, reject]; });
-    waiting.set(id, [...settle, promise]);
+    waiting.set(id, [...settle, promise, onPartial]);
     worker.postMessage({...message, id});
     return promise;
   }
@@ -254,10 +255,10 @@
                              run: i => visible[i].node.querySelector('.inpage-run').click()};
   }
 
-  async function execute(cell) {
+  async function execute(cell, onPartial) {
     const label = `In[${cell.count}]`;  // a traceback says Cell In[count], as Jupyter's in the build did
     const code = cell.code ? cell.code() : cell.source;
-    const outputs = await ask({op: 'run', code, label});
+    const outputs = await ask({op: 'run', code, label}, onPartial);
     cell.ran = true;
     return outputs;
   }
@@ -289,6 +290,7 @@
     const status = target.status;
     target.node.dataset.inpage = 'running';
     delete target.node.dataset.inpageAsked;
+    delete target.node.dataset.inpageFirst;
     target.stopRequested = false; target.stopHow = null; target.unanswered = false;
     const began = performance.now();
     const unwatch = watch(target, began);
@@ -323,8 +325,18 @@
       if (target.stopRequested) throw new Stopped('stopped');
       status.textContent = 'Running…';
       onTarget = true;
-      const outputs = await execute(target);
+      const printed = [];  // what it has printed so far, shown as it comes
+      const first = () => { target.node.dataset.inpageFirst ||= elapsed(); };  // seconds to its first output, for make bench
+      const outputs = await execute(target, part => {
+        for (const [kind, text] of part) {
+          const last = printed[printed.length - 1];
+          if (last && last[0] === kind) last[1] += text; else printed.push([kind, text]);
+        }
+        target.show(printed);
+        first();
+      });
       target.show(outputs, notes.join(' '));
+      first();
       target.node.dataset.inpageBefore = JSON.stringify(ran);
       if (target.stopRequested) throw new Stopped('stopped');  // interrupted: the cell ends in KeyboardInterrupt
       delete target.stoppedCode;

@@ -464,7 +464,8 @@ def test_the_site_holds_the_runtime_byte_for_byte(site):
     snapshots = json.loads((site / '_inpage' / 'snapshots.json').read_text(encoding='utf-8'))
     assert snapshots == tangle.snapshot_run(REPO)
     variants = json.loads((site / '_inpage' / 'variants.json').read_text(encoding='utf-8'))
-    assert set(variants) == set(tangle.VARIANTS) and all('state_dict' not in run for run in variants.values())
+    assert set(variants) == set(tangle.VARIANTS) and all('snapshots' not in run for run in variants.values())
+    assert variants['no-rmsnorm']['state_dict'] == tangle.variant_run('no-rmsnorm')['state_dict']  # lesson 17 loads it
 
 
 def test_cells_that_need_more_than_the_pages_python_say_they_run_only_in_jupyter():

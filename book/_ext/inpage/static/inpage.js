@@ -3,7 +3,8 @@
 // (_inpage/cells/<page>.json, every code cell in page order, hidden ones included) and the folder of the
 // runtime. Python (Pyodide) starts in a Web Worker (inpage-worker.js) the first time a reader presses Run.
 // The cells share one namespace and run in page order: running a cell first runs the cells before it
-// that have not run, the hidden setup cells included. No framework, no bundler, nothing from other hosts.
+// that have not run, of the hidden ones only those whose names a later cell reads (pagert.plan). What a cell
+// prints shows as it prints it. No framework, no bundler, nothing from other hosts.
 // One cell runs at a time (the others say they are waiting); Stop interrupts Python where the page is cross-origin
 // isolated (make serve sends the headers) and otherwise starts it afresh; a cell running a minute asks whether to go on.
 (() => {
@@ -26,7 +27,7 @@
   const interrupt = (self.crossOriginIsolated && typeof SharedArrayBuffer === 'function')
     ? new Int32Array(new SharedArrayBuffer(4)) : null;
   let worker = null, nextId = 0, started = null, pythonReady = false;
-  const waiting = new Map();  // id -> [resolve, reject, promise]
+  const waiting = new Map();  // id -> [resolve, reject, promise, onPartial (what a running cell prints, as it comes)]
   const onRestart = [];       // what the page forgets when Python starts again
   class Stopped extends Error {}
   function ask(message, onPartial) {
@@ -297,6 +298,7 @@
     const elapsed = () => ((performance.now() - began) / 1000).toFixed(1);
     const code = target.code();
     let onTarget = false;
+    const printed = [];  // what it has printed so far, shown as it comes
     try {
       if (!started) status.textContent = 'Starting Python in the page (the first time: about 12 MB)…';
       await start();
@@ -325,7 +327,6 @@
       if (target.stopRequested) throw new Stopped('stopped');
       status.textContent = 'Running…';
       onTarget = true;
-      const printed = [];  // what it has printed so far, shown as it comes
       const first = () => { target.node.dataset.inpageFirst ||= elapsed(); };  // seconds to its first output, for make bench
       const outputs = await execute(target, part => {
         for (const [kind, text] of part) {
@@ -351,7 +352,8 @@
       const restarted = err.message === 'restarted' || target.stopHow === 'restarted';
       if (onTarget) {
         target.stoppedCode = code;
-        if (restarted) target.show([], 'Stopped before it finished: it printed nothing the page could keep.');
+        if (restarted) target.show(printed, printed.length ? 'Stopped before it finished: above is what it printed until then.'
+                                                           : 'Stopped before it finished: it printed nothing the page could keep.');
       }
       status.textContent = `Stopped after ${elapsed()} s` + (target.unanswered ? ', with no answer to the question' : '') +
         '. ' + (restarted ? 'Python was started afresh, so what the cells defined is gone: the next Run runs the cells ' +

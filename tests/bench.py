@@ -7,7 +7,9 @@ printed here, with the commands that produced them, rather than asserted.
     python tests/bench.py --quick    skip the two full 1000-step runs of microgpt.py
     python tests/bench.py --tangle   only tangle.py on large generated books (10,000 chunks; an edit in each of
                                      600 and 2,400 chunks; TOCs of 2,000 and 8,000 pages)
-    python tests/bench.py --inpage   only the in-page Python (needs _build/html from make book, chromium, node)
+    python tests/bench.py --inpage   only the in-page Python (needs _build/html from make book, chromium, node): the
+                                     start-up, a training step, and for every page the slowest first output of its
+                                     cells (Run to the first thing the cell shows, the cells run in order)
     python tests/bench.py --build    only the cold and warm HTML builds and the runs they train (CPU seconds each)
 """
 
@@ -180,6 +182,23 @@ def bench_inpage(per_step):
             f'{statistics.median(r["cold"] for r in runs):.1f} / {statistics.median(r["seconds"] for r in runs):.1f}; '
             f'{statistics.median(r["startup"] for r in runs):.1f} s',
             f'node tests/inpage/drive.js _build/html bench {page}  (fresh page, warm cache, median of 3)')
+    # every page: its cells run in order, each on its Run button, on a fresh page (after one page has warmed the cache)
+    import re
+    order = re.findall(r'file: (\S+)', (REPO / '_toc.yml').read_text(encoding='utf-8'))
+    pages = [f'{d}.html' for d in order if (site / '_inpage' / 'cells' / f'{d}.json').is_file() and any(
+        c['input'] and c['shown'] and not c['jupyter_only']
+        for c in json.loads((site / '_inpage' / 'cells' / f'{d}.json').read_text(encoding='utf-8'))['cells'])]
+    began = time.perf_counter()
+    ran = drive('pages', pages[0], *pages)[1:]
+    slowest = []
+    for page in ran:
+        firsts = [(cell['first'], cell['n'] + 1) for cell in page['cells']]
+        seconds, number = max(firsts)
+        slowest.append(seconds)
+        say(f'in page: {page["page"][5:-5]}: slowest first output', f'{seconds:.1f} s (cell {number})',
+            'Run to the cell\'s first output, its cells run in order (warm cache)')
+    say(f'in page: every cell of {len(ran)} pages: slowest first output', f'{max(slowest):.1f} s',
+        f'node tests/inpage/drive.js _build/html pages ...  ({time.perf_counter() - began:.0f} s in all)')
     played = drive('playground', '30')
     browser_step = played['perStep']
     say('in page: seconds per training step (30 steps)', f'{browser_step:.3f} s', 'node tests/inpage/drive.js _build/html playground 30')

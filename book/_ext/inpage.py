@@ -14,7 +14,8 @@ What the build writes beside the pages, in _inpage/:
                         files below, so the page runs the program exactly as the build does
     book.json           the chunks of the program (what read_book returns), and microgpt.py
     run.json            the build's one cached training run (trained_run(): weights, snapshots, losses, samples)
-    variants.json       the build's runs of the book's variants (variant_run(NAME)), without their weights
+    variants.json       the build's runs of the book's variants (variant_run(NAME)), with their trained weights but
+                        not the weights along the way (snapshots)
     timings.json        the build's one timing (timings())
     snapshots.json      what the run's weights after each kept step do (snapshot_run())
     names.txt           the names data the build used (makemore's, MIT licence)
@@ -69,6 +70,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 TOC = '_toc.yml'
 sys.path.insert(0, str(ROOT / 'book' / '_ext'))
+import runtime  # noqa: E402,F401  (tangle.runtime, as the checkout's tangle.py has it)
 from runtime import *  # noqa: E402,F401,F403
 from runtime import _json, _run_chunks  # noqa: E402,F401
 '''
@@ -146,7 +148,10 @@ def page_cells(notebook):
         source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
         cells.append({'source': source, 'shown': 'remove-cell' not in tags,
                       'input': 'remove-cell' not in tags and 'remove-input' not in tags,
-                      'raises': 'raises-exception' in tags, 'jupyter_only': jupyter_only(cell)})
+                      'raises': 'raises-exception' in tags, 'jupyter_only': jupyter_only(cell),
+                      'count': cell.get('execution_count') or len(cells) + 1,  # Jupyter's In[count], for tracebacks
+                      # MyST-NB joins such a cell's printing into one block without trailing whitespace (coalesce_streams)
+                      'merge_streams': bool(cell.get('metadata', {}).get('mystnb', {}).get('merge_streams'))})
     return cells
 
 
@@ -192,9 +197,10 @@ def book_json(book):
 
 
 def page_variants(root):
-    """The runs of the book's variants for the page (runtime.variant_run there): everything but the weights."""
+    """The runs of the book's variants for the page (runtime.variant_run there): everything but the weights along the
+    way (snapshots); the trained weights stay, for tangle.load(..., trained=True, variant=NAME) (about 90 kB each)."""
     import runtime
-    return {name: {k: v for k, v in runtime.variant_run(name, root).items() if k not in ('state_dict', 'snapshots')}
+    return {name: {k: v for k, v in runtime.variant_run(name, root).items() if k != 'snapshots'}
             for name in runtime.VARIANTS}
 
 

@@ -1,7 +1,8 @@
 // Drives Debian's chromium (puppeteer-core, no browser download) over a built book served on 127.0.0.1, and
 // prints what the in-page Python did as JSON, for tests/test_inpage.py and tests/bench.py to judge.
 //   node drive.js SITE pages PAGE...          press Run on every cell of each page, in order: each cell's
-//                                             output as the build printed it and as the page made it
+//                                             output as the build printed it and as the page made it, the seconds
+//                                             to its first output (first) and to its end, and the cells run before it
 //   node drive.js SITE edit PAGE N CODE       edit cell N (0-based among cells with a Run button), run, reset
 //   node drive.js SITE file PAGE              open PAGE from file:// and press Run: the message shown
 //   node drive.js SITE playground STEPS       the 20 names at T = 0.5, then STEPS training steps: the losses
@@ -86,7 +87,8 @@ async function runCell(page, i) {
   return page.evaluate(i => {
     const cell = [...document.querySelectorAll('div.cell')].filter(c => c.querySelector('.inpage-run'))[i];
     return {state: cell.dataset.inpage, status: cell.querySelector('.inpage-status').textContent,
-            note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' ')};
+            note: [...cell.querySelectorAll('.inpage-note')].map(n => n.textContent).join(' '),
+            before: JSON.parse(cell.dataset.inpageBefore || '[]'), first: Number(cell.dataset.inpageFirst)};
   }, i);
 }
 

@@ -12,9 +12,11 @@ import ast
 import io
 import json
 import linecache
+import os
 import random
 import re
 import sys
+import time
 import traceback
 import types
 
@@ -24,12 +26,14 @@ _outputs = None
 # rest on "show all"); beyond, the lines are only counted, so a runaway print loop cannot fill the browser's memory.
 KEPT_LINES = 100_000
 KEPT_CHARS = 10_000_000
+LIVE_EVERY = 0.25  # seconds: what a running cell prints reaches the page at once, then at most this often
 
 
 class _Outputs:
-    def __init__(self):
+    def __init__(self, live=None):
         self.items = []
         self.lines = self.chars = self.dropped = 0
+        self.live, self.pending, self.sent = live, [], None  # live(JSON of [[kind, text], ...] printed since the last)
 
     def add(self, kind, text):
         if not text:
@@ -40,6 +44,11 @@ class _Outputs:
                 return
             self.lines += text.count('\n')
             self.chars += len(text)
+            if self.live is not None:
+                self.pending.append([kind, text])
+                if self.sent is None or time.monotonic() - self.sent >= LIVE_EVERY:
+                    self.live(json.dumps(self.pending))
+                    self.pending, self.sent = [], time.monotonic()
         if self.items and self.items[-1][0] == kind and kind in ('stdout', 'stderr'):
             self.items[-1][1] += text
         else:
@@ -78,17 +87,94 @@ NAMESPACE['input'] = _input  # the cells' input() (the builtin itself stays as i
 
 
 def _error_text(err):
-    """A cell's traceback as plain Python prints it, without this module's frames (the stand-in input()); a missing
+    """A cell's traceback as Jupyter (IPython) shows it, without this module's frames (the stand-in input()); a missing
     module and input() end in the sentences above."""
     if isinstance(err, ModuleNotFoundError):  # Pyodide's own message names it without setting err.name
         named = err.name or next(iter(re.findall(r"module (?:named )?'([\w.]+)'", str(err))), None)
         if named:
             err = ModuleNotFoundError(NO_MODULE.format(name=named.split('.')[0]), name=named).with_traceback(err.__traceback__)
-    shown = traceback.TracebackException(type(err), err, err.__traceback__.tb_next if err.__traceback__ else None)
-    shown.stack = traceback.StackSummary.from_list(
-        [frame for frame in shown.stack if frame.filename != __file__ and '/_pyodide/' not in frame.filename
-         and not frame.filename.startswith('<frozen importlib')])
-    return ''.join(shown.format())
+    frames = [frame for frame in traceback.walk_tb(err.__traceback__.tb_next if err.__traceback__ else None)
+              if frame[0].f_code.co_filename != __file__ and '/_pyodide/' not in frame[0].f_code.co_filename
+              and not frame[0].f_code.co_filename.startswith('<frozen importlib')]
+    return ipython_traceback(err, frames)
+
+
+TRACEBACK_WIDTH = 75  # IPython's: a line of dashes, then the exception's name and "Traceback (most recent call last)"
+CONTEXT = 2           # lines shown before and after the line that raised (IPython shows this many statements)
+
+
+def _where(filename):
+    """`Cell In[4]` for a cell's code (run_cell names it <In[4]>), else the file's path, as IPython says it."""
+    match = re.fullmatch(r'<(In\[\d+\])>', filename)
+    home = os.path.expanduser('~')
+    if not match and home not in ('', '/') and filename.startswith(home + '/'):
+        filename = '~' + filename[len(home):]  # as IPython writes the home folder
+    return f'Cell {match.group(1)}' if match else f'File {filename}'
+
+
+def _context(code, line):
+    """The numbered lines around `line` as IPython shows them: the line that raised marked with an arrow, up to CONTEXT
+    non-blank lines before it (not above the function it is in) and after it (not past the function's end)."""
+    lines = linecache.getlines(code.co_filename)
+    if not 0 < line <= len(lines):
+        return []
+    first = code.co_firstlineno if code.co_name != '<module>' else 1
+    last = max((l for _, _, l in code.co_lines() if l), default=len(lines)) if code.co_name != '<module>' else len(lines)
+    shown = lambda n: lines[n - 1].strip()
+    before = [n for n in range(line - 1, first - 1, -1) if shown(n)][:CONTEXT][::-1]
+    after = [n for n in range(line + 1, last + 1) if shown(n)][:CONTEXT]
+    indent = len(lines[first - 1]) - len(lines[first - 1].lstrip())  # a method's lines are shown from its def's column
+    text = lambda n: lines[n - 1][indent:].rstrip() if lines[n - 1][:indent].isspace() else lines[n - 1].rstrip()
+    width = 7
+    out = [f'{n:>{width}} {text(n)}' for n in before]
+    out.append(f'{"-" * (width - len(str(line)) - 2)}> {line} {text(line)}')
+    out += [f'{n:>{width}} {text(n)}' for n in after]
+    return out
+
+
+def ipython_traceback(err, frames):
+    """The text Jupyter shows for an error (IPython's plain traceback, without colours): for a SyntaxError the line and
+    a caret; else a line of dashes, the exception's name beside "Traceback (most recent call last)", each frame (where,
+    the line, the lines around it) and the exception's last line."""
+    name = type(err).__qualname__
+    last = ''.join(traceback.format_exception_only(type(err), err)).rstrip('\n').splitlines()
+    module = type(err).__module__ + '.'
+    if last and last[-1].startswith(module + name):  # IPython names the exception without its module
+        last[-1] = last[-1][len(module):]
+    if isinstance(err, SyntaxError) and err.filename:
+        where = _where(err.filename)
+        detail = last[1:] if last and last[0].lstrip().startswith('File ') else last
+        return f'  {where}, line {err.lineno}\n' + '\n'.join(detail) + '\n'
+    heading = 'Traceback (most recent call last)'
+    parts = []
+    for frame, line in frames:
+        code = frame.f_code
+        where = f'{_where(code.co_filename)}' + (f':{line}' if not code.co_filename.startswith('<In[') else f', line {line}')
+        if code.co_name != '<module>':
+            args = inspect_args(code)
+            where += f', in {getattr(code, "co_qualname", code.co_name)}({args})'
+        parts.append('\n'.join([where, *_context(code, line)]))
+    text = ('-' * TRACEBACK_WIDTH + '\n' + f'{name:<{TRACEBACK_WIDTH - len(heading)}}{heading}\n'
+            + ''.join(part + '\n\n' for part in parts) + '\n'.join(last))
+    if isinstance(err, BaseException) and not str(err) and last == [name]:
+        text += ': '  # IPython writes "KeyboardInterrupt: " for an exception with no message
+    return text + '\n'
+
+
+def inspect_args(code):
+    """The parameters of a function as IPython lists them after its name: a, b, *args, c, **kw."""
+    names = list(code.co_varnames)
+    count = code.co_argcount + code.co_kwonlyargcount
+    shown = names[:code.co_argcount]
+    rest = names[code.co_argcount:count]
+    at = count
+    if code.co_flags & 0x04:  # *args
+        shown.append('*' + names[at])
+        at += 1
+    shown += rest
+    if code.co_flags & 0x08:  # **kwargs
+        shown.append('**' + names[at])
+    return ', '.join(shown)
 
 
 class _Stream(io.TextIOBase):
@@ -182,10 +268,10 @@ def _install_stand_ins():
     sys.modules['IPython.display'] = display
 
 
-def run_cell(code, label):
-    """Run one cell; JSON of its outputs."""
+def run_cell(code, label, live=None):
+    """Run one cell; JSON of its outputs. live, if given, receives what it prints while it runs (see _Outputs)."""
     global _outputs
-    _outputs = outputs = _Outputs()
+    _outputs = outputs = _Outputs(live)
     filename = f'<{label}>'
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     saved = sys.stdout, sys.stderr, sys.stdin
@@ -208,6 +294,119 @@ def run_cell(code, label):
         sys.stdout, sys.stderr, sys.stdin = saved
         _outputs = None
     return json.dumps(outputs.result())
+
+
+# ---------------------------------------------------------------- which cells a Run needs
+
+# Calls through these names change nothing a later cell reads (the book's runtime, pure modules and builtins); a method
+# called on any other name may change what that name holds (a function changing what it is given is not looked for:
+# the test of every page, tests/test_inpage.py, would see it). `random` is read by every cell (the program draws from
+# it without naming it), so a hidden cell that draws random numbers always runs.
+PURE = frozenset('''tangle runtime math statistics json re string itertools functools collections Counter glue Markdown
+HTML display print len str int float sum max min sorted list set dict tuple range enumerate zip repr abs round any all
+isinstance format map filter reversed bool type hasattr getattr frozenset divmod pow chr ord hex bin hash pathlib Path
+ast textwrap inspect dataclasses fractions Fraction decimal difflib time sys os io _lessons'''.split())
+# Methods that change nothing: of dicts, strings and counters, and of the program (its forward pass reads the weights).
+READING = frozenset('''values keys items get index count copy most_common total join split rsplit strip rstrip lstrip
+startswith endswith format replace lower upper find splitlines isalpha isdigit read_text exists is_file encode decode
+gpt name_loss softmax linear rmsnorm log exp relu'''.split())
+ALWAYS_READ = frozenset({'random'})
+
+
+def _root(node):
+    """The name an attribute, subscript or call chain starts from (`a` of a.b[1].c()), or None."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def names_of(code):
+    """(what a cell binds at its top level, what it may change through calls and stores, what it reads anywhere),
+    three sets of names; None if the page's Python cannot parse it."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    bound, changed, first_bound, loads, later = set(), set(), {}, [], []  # later: names read in bodies run later
+
+    def visit(node, top, local):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                bound.add(node.name)
+                first_bound.setdefault(node.name, node.lineno)
+            for inner in ast.walk(node):  # its body runs when it is called: only what it declares global is bound
+                if isinstance(inner, ast.Global):
+                    bound.update(inner.names)
+                elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+                    later.append(inner.id)
+            if isinstance(node, ast.ClassDef):  # a class body runs now
+                for child in node.body:
+                    visit(child, False, local)
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
+            loads.append((node.id, node.lineno))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != '*':
+                    bound.add((alias.asname or alias.name).split('.')[0])
+                    first_bound.setdefault((alias.asname or alias.name).split('.')[0], node.lineno)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and top:
+            bound.add(node.id)
+            first_bound.setdefault(node.id, node.lineno)
+        elif isinstance(node, ast.NamedExpr):
+            bound.add(node.target.id)
+            first_bound.setdefault(node.target.id, node.lineno)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            changed.add(_root(node))
+        elif isinstance(node, ast.Call):
+            callee = _root(node.func)
+            if callee not in PURE and isinstance(node.func, ast.Attribute) and node.func.attr not in READING:
+                changed.add(callee)
+        elif isinstance(node, ast.ExceptHandler) and node.name and top:
+            bound.add(node.name)
+            first_bound.setdefault(node.name, node.lineno)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):  # its own loop variables
+            local = local | {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            top = False
+        for child in ast.iter_child_nodes(node):
+            visit(child, top, local)
+
+    for statement in tree.body:
+        visit(statement, True, frozenset())
+    changed.discard(None)
+    # what it reads of earlier cells: a name read before this cell binds it (on a later line), or in a body run later
+    reads = {name for name, line in loads if line <= first_bound.get(name, line)}
+    reads |= {name for name in later if name not in bound}
+    return bound, changed, reads
+
+
+def plan(cells, target):
+    """Which of the cells before a Run the page runs first, as JSON: their indexes. cells: JSON list of [code, shown,
+    ran, jupyter_only] for every cell of the page before the target, in order; target: the code that Run runs.
+
+    Every shown cell not yet run runs (its output is on the page), and a hidden one only when a cell that runs after it
+    reads a name it binds or changes: a hidden cell that only checks the prose (its asserts) and glues numbers into it
+    costs the reader nothing. Walking back from the target: what the cells that run read is live; a cell that ran
+    already binds its names, so the ones before it need not bind them again."""
+    cells = json.loads(cells)
+    target_names = names_of(target)
+    live = set(ALWAYS_READ) | (target_names[2] if target_names else set())
+    everything = target_names is None  # an unparsable target (a reader's typo): run everything, as before
+    chosen = []
+    for index in range(len(cells) - 1, -1, -1):
+        code, shown, ran, jupyter_only = cells[index]
+        names = names_of(code)
+        if jupyter_only:
+            continue
+        if ran:
+            if names:
+                live -= names[0]
+            continue
+        if everything or shown or names is None or (names[0] | names[1]) & live:
+            chosen.append(index)
+            if names:
+                live = (live - names[0]) | names[2] | names[1]
+    return json.dumps(sorted(chosen))
 
 
 # ---------------------------------------------------------------- the playground

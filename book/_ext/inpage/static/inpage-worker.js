@@ -3,7 +3,8 @@
 // pages (as ROOT/files.json lists them: tangle.py, pagert.py, the program, the trained run, the names...) where
 // the cells expect a checkout of the book (/book), and then answers messages one at a time:
 //   {id, op: 'start', root, page, interrupt}  -> {id, result: seconds Python took to start}
-//   {id, op: 'run', code, label}  -> {id, result: [[kind, text], ...]}   (pagert.run_cell)
+//   {id, op: 'run', code, label}  -> {id, result: [[kind, text], ...]}   (pagert.run_cell); before it, while the
+//                                    cell runs, {id, partial: [[kind, text], ...]}: what it printed since the last
 //   {id, op: 'call', fn, args}    -> {id, result: <JSON from pagert.fn(*args)>}
 // A failure of the runtime itself comes back as {id, failed: message}.
 // Stop: where the page is cross-origin isolated (make serve sends the headers), `interrupt` is an Int32Array on a
@@ -47,7 +48,8 @@ self.onmessage = event => {
       }
       const {pagert} = await ready;
       if (interrupt) Atomics.store(interrupt, 0, 0);  // a Stop meant for a request before this one is not for this one
-      const answer = msg.op === 'run' ? pagert.run_cell(msg.code, msg.label) : pagert[msg.fn](...(msg.args || []));
+      const live = text => postMessage({id: msg.id, partial: JSON.parse(text)});
+      const answer = msg.op === 'run' ? pagert.run_cell(msg.code, msg.label, live) : pagert[msg.fn](...(msg.args || []));
       postMessage({id: msg.id, result: JSON.parse(answer)});
     } catch (err) {
       postMessage({id: msg.id, failed: String(err && err.message || err)});

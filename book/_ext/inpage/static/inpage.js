@@ -3,7 +3,8 @@
 // (_inpage/cells/<page>.json, every code cell in page order, hidden ones included) and the folder of the
 // runtime. Python (Pyodide) starts in a Web Worker (inpage-worker.js) the first time a reader presses Run.
 // The cells share one namespace and run in page order: running a cell first runs the cells before it
-// that have not run, the hidden setup cells included. No framework, no bundler, nothing from other hosts.
+// that have not run, of the hidden ones only those whose names a later cell reads (pagert.plan). What a cell
+// prints shows as it prints it. No framework, no bundler, nothing from other hosts.
 // One cell runs at a time (the others say they are waiting); Stop interrupts Python where the page is cross-origin
 // isolated (make serve sends the headers) and otherwise starts it afresh; a cell running a minute asks whether to go on.
 (() => {
@@ -26,14 +27,15 @@
   const interrupt = (self.crossOriginIsolated && typeof SharedArrayBuffer === 'function')
     ? new Int32Array(new SharedArrayBuffer(4)) : null;
   let worker = null, nextId = 0, started = null, pythonReady = false;
-  const waiting = new Map();  // id -> [resolve, reject, promise]
+  const waiting = new Map();  // id -> [resolve, reject, promise, onPartial (what a running cell prints, as it comes)]
   const onRestart = [];       // what the page forgets when Python starts again
   class Stopped extends Error {}
-  function ask(message) {
+  function ask(message, onPartial) {
     if (!worker) {
       worker = new Worker(new URL('_static/inpage-worker.js', new URL('..', root)).href);
       worker.onmessage = event => {
-        const {id, result, failed} = event.data;
+        const {id, result, failed, partial} = event.data;
+        if (partial) return waiting.get(id)?.[3]?.(partial);  // what a running cell has printed so far
         const [resolve, reject] = waiting.get(id);
         waiting.delete(id);
         failed === undefined ? resolve(result) : reject(/KeyboardInterrupt/.test(failed) ? new Stopped('stopped') : new Error(failed));
@@ -43,7 +45,7 @@
     const id = nextId++;
     let settle;
     const promise = new Promise((resolve, reject) => { settle = [resolve, reject]; });
-    waiting.set(id, [...settle, promise]);
+    waiting.set(id, [...settle, promise, onPartial]);
     worker.postMessage({...message, id});
     return promise;
   }
@@ -215,7 +217,8 @@
       cell.show = (outputs, note) => {
         let box = cell.node.querySelector('.cell_output');
         if (!box) box = element('div', {className: 'cell_output docutils container'}), input.after(box);
-        box.replaceChildren(...outputs.map(([kind, text]) => outputBlock(kind, text)));
+        box.replaceChildren(...outputs.map(([kind, text]) => outputBlock(kind,
+          cell.merge_streams && (kind === 'stdout' || kind === 'stderr') ? text.trimEnd() + '\n' : text)));  // as MyST-NB merges
         if (note) box.append(element('p', {className: 'inpage-note', textContent: note}));
         box.classList.add('inpage-ran');
       };
@@ -253,10 +256,10 @@
                              run: i => visible[i].node.querySelector('.inpage-run').click()};
   }
 
-  async function execute(cell) {
-    const label = cell.label || 'hidden cell';
+  async function execute(cell, onPartial) {
+    const label = `In[${cell.count}]`;  // a traceback says Cell In[count], as Jupyter's in the build did
     const code = cell.code ? cell.code() : cell.source;
-    const outputs = await ask({op: 'run', code, label});
+    const outputs = await ask({op: 'run', code, label}, onPartial);
     cell.ran = true;
     return outputs;
   }
@@ -288,25 +291,33 @@
     const status = target.status;
     target.node.dataset.inpage = 'running';
     delete target.node.dataset.inpageAsked;
+    delete target.node.dataset.inpageFirst;
     target.stopRequested = false; target.stopHow = null; target.unanswered = false;
     const began = performance.now();
     const unwatch = watch(target, began);
     const elapsed = () => ((performance.now() - began) / 1000).toFixed(1);
     const code = target.code();
     let onTarget = false;
+    const printed = [];  // what it has printed so far, shown as it comes
     try {
       if (!started) status.textContent = 'Starting Python in the page (the first time: about 12 MB)…';
       await start();
-      const notes = [];
-      for (const cell of cells.slice(0, target.index)) {
-        if (cell.ran || cell.jupyter_only) continue;
+      const notes = [], ran = [];  // ran: [index, seconds] of each cell run before it, for make bench
+      // the cells before it that it needs (pagert.plan): every shown one, and the hidden ones whose names it reads
+      const before = cells.slice(0, target.index);
+      const needed = new Set(await ask({op: 'call', fn: 'plan', args: [JSON.stringify(before.map(cell =>
+        [cell.code ? cell.code() : cell.source, cell.shown, cell.ran, !!cell.jupyter_only])), code]}));
+      for (const cell of before) {
+        if (cell.ran || cell.jupyter_only || !needed.has(cell.index)) continue;
         if (cell.stoppedCode !== undefined && cell.code() === cell.stoppedCode) {  // it would not end this time either
           notes.push(`${cell.label} was stopped, so it did not run again before this one.`);
           continue;
         }
         if (target.stopRequested) throw new Stopped('stopped');
         status.textContent = `Running the cells before this one (${cell.index + 1} of ${target.index})…`;
+        const cellBegan = performance.now();
         const outputs = await execute(cell);
+        ran.push([cell.index, +((performance.now() - cellBegan) / 1000).toFixed(2)]);
         if (target.stopRequested) { cell.ran = false; throw new Stopped('stopped'); }  // it may not have finished
         if (cell.show) cell.show(outputs);
         const failed = outputs.find(([kind]) => kind === 'error');
@@ -316,8 +327,18 @@
       if (target.stopRequested) throw new Stopped('stopped');
       status.textContent = 'Running…';
       onTarget = true;
-      const outputs = await execute(target);
+      const first = () => { target.node.dataset.inpageFirst ||= elapsed(); };  // seconds to its first output, for make bench
+      const outputs = await execute(target, part => {
+        for (const [kind, text] of part) {
+          const last = printed[printed.length - 1];
+          if (last && last[0] === kind) last[1] += text; else printed.push([kind, text]);
+        }
+        target.show(printed);
+        first();
+      });
       target.show(outputs, notes.join(' '));
+      first();
+      target.node.dataset.inpageBefore = JSON.stringify(ran);
       if (target.stopRequested) throw new Stopped('stopped');  // interrupted: the cell ends in KeyboardInterrupt
       delete target.stoppedCode;
       status.textContent = `Ran in the page in ${elapsed()} s.`;
@@ -331,7 +352,8 @@
       const restarted = err.message === 'restarted' || target.stopHow === 'restarted';
       if (onTarget) {
         target.stoppedCode = code;
-        if (restarted) target.show([], 'Stopped before it finished: it printed nothing the page could keep.');
+        if (restarted) target.show(printed, printed.length ? 'Stopped before it finished: above is what it printed until then.'
+                                                           : 'Stopped before it finished: it printed nothing the page could keep.');
       }
       status.textContent = `Stopped after ${elapsed()} s` + (target.unanswered ? ', with no answer to the question' : '') +
         '. ' + (restarted ? 'Python was started afresh, so what the cells defined is gone: the next Run runs the cells ' +

@@ -324,7 +324,9 @@ def on_html_page_context(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.add_directive('check', CheckDirective)
-    app.add_node(check_node, html=(skip, None), latex=(skip, None), text=(skip, None), epub=(skip, None))
+    # No epub= here: handlers under the builder's own name replace, for that builder, every handler registered
+    # under its format ('html'), and the EPUB lost sphinx-exercise's. The html ones serve the EPUB too.
+    app.add_node(check_node, html=(skip, None), latex=(skip, None), text=(skip, None))
     app.connect('builder-inited', on_builder_inited, priority=900)  # after inpage.py's
     app.connect('doctree-resolved', on_doctree_resolved)
     app.connect('env-purge-doc', on_env_purge_doc)

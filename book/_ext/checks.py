@@ -277,7 +277,9 @@ def on_doctree_resolved(app, doctree, docname):
     for node in list(doctree.findall(check_node)):
         label = node['label']
         entry = registry.get(label)
-        if not entry or entry.get('docname') != docname or entry.get('type') != 'exercise':
+        # The check's own page, not docname: the LaTeX builders resolve a whole document (the book, or a handout)
+        # under its master's name.
+        if not entry or entry.get('docname') != node['docname'] or entry.get('type') != 'exercise':
             logger.warning(f'check {label}: no exercise labelled {label!r} on this page', location=node,
                            type='checks')
         edition = editions.edition(app)

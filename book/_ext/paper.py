@@ -6,7 +6,9 @@ Nothing changes for the HTML and the EPUB.
                 beside the PNG: matplotlib's inline backend through an IPython profile of the build
                 (<build>/ipython-print, IPYTHONDIR; set once here, not in the lessons), the graph figures
                 through MICROGPT_FIGURES=pdf, which book/_ext/runtime.py's png() reads. MyST-NB's LaTeX output
-                prefers application/pdf to image/png; the HTML and the EPUB take the PNG.
+                prefers application/pdf to image/png; the HTML and the EPUB take the PNG. On paper a line that
+                does not choose its style gets one with its colour (solid, dashed, ...): a black-and-white
+                copy still tells the lines apart.
     next        The web's "**Next:** ..." line at the end of a lesson is navigation: on paper the next lesson
                 follows, and the line alone on a last page is a page of nothing. It is left out.
     references  A reference to a lesson or a section ({ref}, {doc}) carries the lesson's number and the page
@@ -35,9 +37,18 @@ from sphinx.util import texescape
 FIGURES_VARIABLE = 'MICROGPT_FIGURES'   # book/_ext/runtime.py's png() writes PDF too when it says "pdf"
 KERNEL_CONFIG = """\
 # Written by book/_ext/paper.py for a LaTeX build: every matplotlib figure is also written as PDF (vector),
-# which the LaTeX output takes instead of the PNG; fonts embedded as TrueType.
+# which the LaTeX output takes instead of the PNG; fonts embedded as TrueType. Lines that do not choose their own
+# style take one from the cycle with their colour (solid, dashed, dash-dot, dotted, ...), so that a black-and-white
+# copy still tells them apart.
+from cycler import cycler
 c.InlineBackend.figure_formats = {'png', 'pdf'}
-c.InlineBackend.rc = {'pdf.fonttype': 42}
+c.InlineBackend.rc = {
+    'pdf.fonttype': 42,
+    'axes.prop_cycle': cycler(color=['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2',
+                                     '#7f7f7f', '#bcbd22', '#17becf'])
+                       + cycler(linestyle=['-', '--', '-.', ':', (0, (5, 1, 1, 1, 1, 1)), '-', '--', '-.', ':',
+                                           (0, (5, 1, 1, 1, 1, 1))]),
+}
 """
 NEXT = 'Next:'
 

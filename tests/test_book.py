@@ -240,6 +240,41 @@ def test_pdf_book_builds_with_xelatex_and_has_more_pages_than_lessons(pdf_build)
     assert not printed, f'code of hidden cells printed in the PDF: {printed[:5]}'
 
 
+def test_the_pdf_reads_like_a_book(pdf_build):
+    """On paper: every figure is vector art (no PNG is included; the only rasters are the pixels of heat maps
+    inside vector figures), no page holds the web's "Next:" line, a reference to another lesson carries its number
+    and page, the index has entries for the glossary's terms and the program's names, the metadata has the title
+    and the authors, and a line of text holds about 80 characters."""
+    done, out = pdf_build
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    latex = out / '_build' / 'latex'
+    pdf = latex / 'microgpt-book.pdf'
+    tex = (latex / 'microgpt-book.tex').read_text(encoding='utf-8')
+    figures = re.findall(r'\\sphinxincludegraphics(?:\[[^]]*\])?\{\{([^}]*)\}(\.\w+)\}', tex)
+    assert len(figures) > 30 and {suffix for _, suffix in figures} == {'.pdf'}, sorted({s for _, s in figures})
+    listed = subprocess.run(['pdfimages', '-list', str(pdf)], capture_output=True, text=True, check=True).stdout
+    rasters = [line.split() for line in listed.splitlines()[2:] if line.strip()]
+    # (page num type width height color comp bpc enc interp object ID x-ppi y-ppi size ratio): a heat map's image
+    # is its grid of cells, a few dozen pixels a side; a raster figure would be hundreds.
+    assert not [r for r in rasters if int(r[3]) > 100 and int(r[4]) > 100], rasters[:5]
+    pages = subprocess.run(['pdftotext', '-layout', str(pdf), '-'], capture_output=True, text=True,
+                           check=True).stdout.split('\f')
+    assert not [n for n, page in enumerate(pages, 1) if re.search(r'^\s*Next:', page, re.M)]
+    text = '\n'.join(pages)
+    assert len(re.findall(r'\(lesson \d+, p\.\s*\d+\)', text)) > 50
+    index = next(n for n in range(len(pages) - 1, 0, -1) if re.match(r'\s*Index\b', pages[n]))
+    entries = ' '.join(' '.join(pages[index:]).split())
+    assert re.search(r'gpt\(\), (\d+, )+\d+', entries) and re.search(r'softmax\(\), (\d+, )+\d+', entries)
+    assert re.search(r'\blogits, (\d+, ){3,}', entries), entries[:2000]
+    info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r'^Title:\s+microgpt, line by line$', info, re.M), info
+    assert re.search(r'^Author:\s+The microgpt book authors$', info, re.M), info
+    # The line length: the longest lines of prose of a lesson's page, in characters (about 80, at most 90).
+    body = [line.strip() for page in pages[20:40] for line in page.splitlines() if re.fullmatch(r'[A-Za-z ,.;:()\'-]{40,}', line.strip())]
+    widest = sorted(len(line) for line in body)[-20:]
+    assert 70 <= widest[0] and widest[-1] <= 92, widest
+
+
 def page_notebooks():
     """(docname, the page read as MyST-NB reads it into a notebook) for every page of _toc.yml."""
     from myst_nb.core.read import read_myst_markdown_notebook

@@ -74,7 +74,7 @@ def addresses(config):
     found = re.fullmatch(r'https://github\.com/([^/]+)/([^/]+?)(?:\.git)?', repository)
     if found:
         book = book or f'https://{found.group(1).lower()}.github.io/{found.group(2)}/'
-        program = f'{repository}/blob/{branch}/microgpt.py'
+        program = f'https://github.com/{found.group(1)}/{found.group(2)}/blob/{branch}/microgpt.py'
     return book, program
 
 

@@ -86,12 +86,12 @@ def title_page_addresses(config):
         lines.append(rf'The book on the web: \url{{{book}}}')
     if program:
         lines.append(rf'The program, \sphinxcode{{microgpt.py}}: \url{{{program}}}')
-    return r'\newcommand\mgptaddresses{' + r'\par'.join(lines) + '}'
+    return r'\newcommand\mgptaddresses{' + '\\par '.join(lines) + '}'
 
 
 METADATA = r"""\makeatletter
 % The PDF's metadata: the document's title and author (hyperref's pdfinfo).
-\AtBeginDocument{\hypersetup{pdftitle={\@title},pdfauthor={\@author},pdfsubject={%s}}}
+\AtBeginDocument{\hypersetup{pdftitle={\@title},pdfauthor={\@author},pdfsubject={SUBJECT}}}
 \makeatother"""
 
 
@@ -99,7 +99,7 @@ def on_config_inited(app, config):
     """The title page's addresses and the PDF's metadata, after the preamble of _config.yml."""
     subject = texescape.escape(config.project or '', config.latex_engine)
     preamble = '\n'.join([config.latex_elements.get('preamble', ''), title_page_addresses(config),
-                          METADATA % subject])
+                          METADATA.replace("SUBJECT", subject)])
     config.latex_elements = {**config.latex_elements, 'preamble': preamble}
 
 
@@ -157,10 +157,11 @@ def in_moving_text(node):
 
 
 def docname_of(node, default):
-    """The page node comes from in the LaTeX builder's one big document (start_of_file nodes mark the pages)."""
+    """The page node comes from in the LaTeX builder's one big document, whose sections carry their page's name
+    (Sphinx's inline_all_toctrees; the children it moves under start_of_file keep their old parents)."""
     parent = node.parent
     while parent is not None:
-        if isinstance(parent, addnodes.start_of_file):
+        if isinstance(parent, nodes.section) and parent.get('docname'):
             return parent['docname']
         parent = parent.parent
     return default
@@ -190,7 +191,7 @@ def xref_classes(reference):
 
 def drop_next_lines(doctree):
     for paragraph in list(doctree.findall(nodes.paragraph)):
-        first = paragraph.children[0] if paragraph.children else None
+        first = next((child for child in paragraph.children if child.astext().strip()), None)
         if isinstance(first, nodes.strong) and first.astext().strip() == NEXT:
             paragraph.parent.remove(paragraph)
 
@@ -198,12 +199,14 @@ def drop_next_lines(doctree):
 def add_pages_to_references(app, doctree, docname):
     labels = lesson_label(app)
     for reference in list(doctree.findall(nodes.reference)):
-        uri = reference.get('refuri', '')
-        if not uri.startswith('%') or not {'std-ref', 'std-doc'} & xref_classes(reference) \
+        uri = reference.get('refuri') or ('#' + reference['refid'] if reference.get('refid') else '')
+        if not uri.startswith(('%', '#')) or not {'std-ref', 'std-doc'} & xref_classes(reference) \
                 or in_moving_text(reference):
             continue
-        target = uri[1:].partition('#')[0]
         here = docname_of(reference, docname)
+        if uri.startswith('#'):   # a label of the same page
+            uri = f'%{here}{uri}'
+        target = uri[1:].partition('#')[0]
         where = labels.get(target) if target != here else None
         page = rf'p.~\pageref{{{latex_label(uri)}}}'
         text = f' ({where}, {page})' if where else f' ({page})'

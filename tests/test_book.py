@@ -254,9 +254,11 @@ def test_the_pdf_reads_like_a_book(pdf_build):
     assert len(figures) > 30 and {suffix for _, suffix in figures} == {'.pdf'}, sorted({s for _, s in figures})
     listed = subprocess.run(['pdfimages', '-list', str(pdf)], capture_output=True, text=True, check=True).stdout
     rasters = [line.split() for line in listed.splitlines()[2:] if line.strip()]
-    # (page num type width height color comp bpc enc interp object ID x-ppi y-ppi size ratio): a heat map's image
-    # is its grid of cells, a few dozen pixels a side; a raster figure would be hundreds.
-    assert not [r for r in rasters if int(r[3]) > 100 and int(r[4]) > 100], rasters[:5]
+    # (page num type width height color comp bpc enc interp ...): the only images are the cells of heat maps and the
+    # bars of colour scales inside vector figures, a colour map's few colours (an indexed palette, with a grey alpha
+    # mask at most); a picture of a whole figure (a PNG: anti-aliased text and lines) has full colour.
+    assert rasters and not [r for r in rasters if (r[2], r[5]) not in (('image', 'index'), ('smask', 'gray'))], \
+        [r for r in rasters if r[5] != 'index'][:5]
     pages = subprocess.run(['pdftotext', '-layout', str(pdf), '-'], capture_output=True, text=True,
                            check=True).stdout.split('\f')
     assert not [n for n, page in enumerate(pages, 1) if re.search(r'^\s*Next:', page, re.M)]

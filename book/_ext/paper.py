@@ -12,12 +12,13 @@ Nothing changes for the HTML and the EPUB.
     next        The web's "**Next:** ..." line at the end of a lesson is navigation: on paper the next lesson
                 follows, and the line alone on a last page is a page of nothing. It is left out.
     references  A reference to a lesson or a section ({ref}, {doc}) carries the lesson's number and the page
-                in the book's PDF: "title (lesson 19, p. 104)"; within the same lesson, "(p. 104)". (The
-                handouts name other lessons by number instead: book/_ext/editions.py.)
+                in the book's PDF: "title (lesson 19, p. 104)"; within the same lesson, "(p. 104)" when the
+                target is on another page (the preamble's \mgptpageref). (The handouts name other lessons by
+                number instead: book/_ext/editions.py.)
     index       The book's index has real entries: each glossary term at every place a lesson links it
                 ({term}), beside its definition in the glossary (the bold page), and each name microgpt.py
                 defines (functions, classes, methods, module-level variables) wherever the prose writes it
-                as code.
+                as code, in code type.
     title page  The web addresses of the book and of microgpt.py, from repository.url in _config.yml (the
                 book's address can be set apart with html.baseurl); the title page prints them when set.
     metadata    The PDF's Title and Author (hyperref), from the document's title and author.
@@ -208,9 +209,16 @@ def add_pages_to_references(app, doctree, docname):
             uri = f'%{here}{uri}'
         target = uri[1:].partition('#')[0]
         where = labels.get(target) if target != here else None
-        page = rf'p.~\pageref{{{latex_label(uri)}}}'
-        text = f' ({where}, {page})' if where else f' ({page})'
+        label = latex_label(uri)
+        text = rf' ({where}, p.~\pageref{{{label}}})' if where else rf'\mgptpageref{{{label}}}'
         reference.parent.insert(reference.parent.index(reference) + 1, nodes.raw('', text, format='latex'))
+
+
+def term_entry(term, main=''):
+    """The \\index of a glossary term: its text as the sort key and as the entry, in characters only (no command, which
+    LaTeX would write differently inside the glossary's terms), the page in bold where main."""
+    text = re.sub(r'[!@|"{}\\#$%&^_~]', '', term)
+    return rf'\index{{{text}@{text}' + ('|spxpagem' if main else '') + '}'
 
 
 def add_index_entries(app, doctree, docname):
@@ -219,6 +227,12 @@ def add_index_entries(app, doctree, docname):
     glossary = {docname for (objtype, _), (docname, _) in std.objects.items() if objtype == 'term'}
     names = program_names(app.srcdir)
     engine = app.config.latex_engine
+    for entry in list(doctree.findall(addnodes.index)):
+        # The glossary's own entries (Sphinx's, inside the term) written as the ones below are, with the page in bold:
+        # makeindex merges entries only when their text is the same, character for character.
+        if docname_of(entry, docname) in glossary and all(kind == 'single' for kind, *_ in entry['entries']):
+            entry.replace_self([nodes.raw('', term_entry(term, main), format='latex')
+                                for _, term, _, main, _ in entry['entries']])
     for reference in list(doctree.findall(nodes.reference)):
         uri = reference.get('refuri', '')
         if 'std-term' not in xref_classes(reference) or in_moving_text(reference) \
@@ -226,8 +240,7 @@ def add_index_entries(app, doctree, docname):
             continue
         term = terms.get(uri.partition('#')[2])
         if term:
-            reference.parent.insert(reference.parent.index(reference),
-                                    addnodes.index(entries=[('single', term, '', '', None)], inline=True))
+            reference.parent.insert(reference.parent.index(reference), nodes.raw('', term_entry(term), format='latex'))
     for literal in list(doctree.findall(nodes.literal)):
         if not isinstance(literal.parent, (nodes.paragraph, nodes.list_item, nodes.inline, nodes.emphasis,
                                            nodes.strong)) or in_moving_text(literal):

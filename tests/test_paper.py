@@ -51,3 +51,24 @@ def test_a_function_name_keeps_the_thin_space_before_its_argument():
     markup = ebook.mathml(None, None, r'-\log p', 'inline')
     assert '<mi>log</mi><mo>&#x02061;</mo><mspace width="0.1667em"/><mi>p</mi>' in markup
     assert '<mi>log</mi><mo stretchy="false">' in ebook.mathml(None, None, r'\log(x)', 'inline')
+
+
+def test_no_text_of_a_figure_prints_under_7_pt_and_the_png_keeps_its_sizes():
+    """paper_kernel.enlarge: in a figure twice as wide as the page, 6 pt and 10 pt texts would print at 3.3 and 5.5 pt;
+    they are set to 7 pt at print size for the PDF, and put back afterwards."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import paper_kernel
+    figure, axes = plt.subplots(figsize=(2 * paper_kernel.PRINT_WIDTH, 3))
+    axes.plot([1, 2], label='a line')
+    note = axes.text(0, 1, 'note', fontsize=6)
+    axes.legend(fontsize=20)
+    figure.canvas.draw()
+    restore, changed = paper_kernel.enlarge(figure)
+    assert changed and note.get_fontsize() == 14.0
+    assert axes.xaxis.get_ticklabels()[0].get_fontsize() == 14.0
+    assert axes.get_legend().get_texts()[0].get_fontsize() == 20   # large enough already
+    restore()
+    assert note.get_fontsize() == 6 and axes.xaxis.get_ticklabels()[0].get_fontsize() == 10
+    plt.close(figure)

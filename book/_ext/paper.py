@@ -8,7 +8,8 @@ Nothing changes for the HTML and the EPUB.
                 through MICROGPT_FIGURES=pdf, which book/_ext/runtime.py's png() reads. MyST-NB's LaTeX output
                 prefers application/pdf to image/png; the HTML and the EPUB take the PNG. On paper a line that
                 does not choose its style gets one with its colour (solid, dashed, ...): a black-and-white
-                copy still tells the lines apart.
+                copy still tells the lines apart; and no text prints under 7 pt (book/_ext/paper_kernel.py,
+                run by each kernel at its start, enlarges it in the PDF alone).
     next        The web's "**Next:** ..." line at the end of a lesson is navigation: on paper the next lesson
                 follows, and the line alone on a last page is a page of nothing. It is left out.
     references  A reference to a lesson or a section ({ref}, {doc}) carries the lesson's number and the page
@@ -113,6 +114,13 @@ def on_builder_inited(app):
     profile = Path(app.doctreedir).parent / 'ipython-print' / 'profile_default'
     profile.mkdir(parents=True, exist_ok=True)
     (profile / 'ipython_kernel_config.py').write_text(KERNEL_CONFIG, encoding='utf-8')
+    # Each kernel runs book/_ext/paper_kernel.py at its start, in a namespace of its own (the page's stays clean).
+    startup = profile / 'startup'
+    startup.mkdir(exist_ok=True)
+    source = (Path(__file__).with_name('paper_kernel.py')).read_text(encoding='utf-8')
+    (startup / '00-paper.py').write_text(
+        f"exec(compile({source!r}, 'paper_kernel.py', 'exec') , _paper := {{}}); _paper['install'](); del _paper\n",
+        encoding='utf-8')
     os.environ['IPYTHONDIR'] = str(profile.parent)
     os.environ[FIGURES_VARIABLE] = 'pdf'
 

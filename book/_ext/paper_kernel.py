@@ -53,17 +53,20 @@ def install():
             return original(self, filename, *args, format=format, **kwargs)
         figure = self.figure
         restore, changed = enlarge(figure)
-        params = vars(figure.subplotpars).copy()
+        params = {k: getattr(figure.subplotpars, k) for k in ('left', 'right', 'bottom', 'top', 'wspace', 'hspace')}
+        again = changed and figure.get_layout_engine() is None and getattr(figure, 'paper_tight', False)
         try:
-            if changed and figure.get_layout_engine() is None and getattr(figure, 'paper_tight', False):
+            if again:
                 with warnings.catch_warnings():
                     warnings.simplefilter('ignore')
                     figure.tight_layout()
             return original(self, filename, *args, format=format, **kwargs)
         finally:
             restore()
-            figure.subplots_adjust(**{k: v for k, v in params.items() if k in
-                                      ('left', 'right', 'bottom', 'top', 'wspace', 'hspace')})
+            if again:   # the PNG keeps the layout the cell made
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore')
+                    figure.subplots_adjust(**params)
 
     print_figure.paper_floor = True
     FigureCanvasBase.print_figure = print_figure

@@ -10,7 +10,7 @@ Nothing changes for the HTML and the EPUB.
                 does not choose its style gets one with its colour (solid, dashed, ...): a black-and-white
                 copy still tells the lines apart; and no text prints under 7 pt (book/_ext/paper_kernel.py,
                 run by each kernel at its start, enlarges it in the PDF alone).
-    next        The web's "**Next:** ..." line at the end of a lesson is navigation: on paper the next lesson
+    next        The web's "Next: ..." line at the end of a lesson is navigation: on paper the next lesson
                 follows, and the line alone on a last page is a page of nothing. It is left out.
     references  A reference to a lesson or a section ({ref}, {doc}) carries the lesson's number and the page
                 in the book's PDF: "title (lesson 19, p. 104)"; within the same lesson, "(p. 104)" when the
@@ -200,8 +200,8 @@ def xref_classes(reference):
 
 def drop_next_lines(doctree):
     for paragraph in list(doctree.findall(nodes.paragraph)):
-        first = next((child for child in paragraph.children if child.astext().strip()), None)
-        if isinstance(first, nodes.strong) and first.astext().strip() == NEXT:
+        # "**Next:** {ref}`...`" or "Next: {ref}`...`" (in a handout the link is text by now: editions.py)
+        if paragraph.astext().lstrip().startswith(NEXT):
             paragraph.parent.remove(paragraph)
 
 

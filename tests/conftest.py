@@ -63,7 +63,7 @@ def run_short(folder, steps, n_names):
 
 JUPYTER_BOOK = Path(sys.executable).parent / 'jupyter-book'
 FLAGS = ['-W', '-n', '--keep-going']
-LATEX_TOOLS = ('xelatex', 'latexmk', 'pdfinfo', 'pdftotext')
+LATEX_TOOLS = ('xelatex', 'latexmk', 'pdfinfo', 'pdftotext', 'pdfimages', 'rsvg-convert')
 # How many builds run at once: each is mostly one process (Sphinx, a kernel, LaTeX), and the machine has 2 cores.
 PARALLEL_BUILDS = 2
 

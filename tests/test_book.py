@@ -248,6 +248,43 @@ def test_the_pdf_book_uses_no_web_only_words(pdf_build):
     assert WEB_ONLY.findall(text) == [], [text[max(0, m.start() - 80):m.end() + 40] for m in WEB_ONLY.finditer(text)][:5]
 
 
+def test_the_pdf_reads_like_a_book(pdf_build):
+    """On paper: every figure is vector art (no PNG is included; the only rasters are the pixels of heat maps
+    inside vector figures), no page holds the web's "Next:" line, a reference to another lesson carries its number
+    and page, the index has entries for the glossary's terms and the program's names, the metadata has the title
+    and the authors, and a line of text holds about 80 characters."""
+    done, out = pdf_build
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    latex = out / '_build' / 'latex'
+    pdf = latex / 'microgpt-book.pdf'
+    tex = (latex / 'microgpt-book.tex').read_text(encoding='utf-8')
+    figures = re.findall(r'\\sphinxincludegraphics(?:\[[^]]*\])?\{\{([^}]*)\}(\.\w+)\}', tex)
+    assert len(figures) > 30 and {suffix for _, suffix in figures} == {'.pdf'}, sorted({s for _, s in figures})
+    listed = subprocess.run(['pdfimages', '-list', str(pdf)], capture_output=True, text=True, check=True).stdout
+    rasters = [line.split() for line in listed.splitlines()[2:] if line.strip()]
+    # (page num type width height color comp bpc enc interp ...): the only images are the cells of heat maps and the
+    # bars of colour scales inside vector figures, a colour map's few colours (an indexed palette, with a grey alpha
+    # mask at most); a picture of a whole figure (a PNG: anti-aliased text and lines) has full colour.
+    assert rasters and not [r for r in rasters if (r[2], r[5]) not in (('image', 'index'), ('smask', 'gray'))], \
+        [r for r in rasters if r[5] != 'index'][:5]
+    pages = subprocess.run(['pdftotext', '-layout', str(pdf), '-'], capture_output=True, text=True,
+                           check=True).stdout.split('\f')
+    assert not [n for n, page in enumerate(pages, 1) if re.search(r'^\s*Next:', page, re.M)]
+    text = '\n'.join(pages)
+    assert len(re.findall(r'\(lesson \d+, p\.\s*\d+\)', text)) > 50
+    index = next(n for n in range(len(pages) - 1, 0, -1) if re.match(r'\s*Index\b', pages[n]))
+    entries = ' '.join(' '.join(pages[index:]).split())
+    assert re.search(r'gpt\(\), (\d+, )+\d+', entries) and re.search(r'softmax\(\), (\d+, )+\d+', entries)
+    assert re.search(r'\blogits, (\d+, ){3,}', entries), entries[:2000]
+    info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r'^Title:\s+microgpt, line by line$', info, re.M), info
+    assert re.search(r'^Author:\s+The microgpt book authors$', info, re.M), info
+    # The line length: the longest lines of prose of a lesson's page, in characters (about 80, at most 90).
+    body = [line.strip() for page in pages[20:40] for line in page.splitlines() if re.fullmatch(r'[A-Za-z ,.;:()\'-]{40,}', line.strip())]
+    widest = sorted(len(line) for line in body)[-20:]
+    assert 70 <= widest[0] and widest[-1] <= 92, widest
+
+
 def page_notebooks():
     """(docname, the page read as MyST-NB reads it into a notebook) for every page of _toc.yml."""
     from myst_nb.core.read import read_myst_markdown_notebook

@@ -319,3 +319,38 @@ def test_a_formula_mathml_cannot_show_fails_the_build(tmp_path):
     done, _ = build_mini_epub(tmp_path, None, extra='And $\\notacommand x$.')
     assert done.returncode != 0
     assert 'latex2mathml does not know \\notacommand' in done.stdout + done.stderr
+
+
+def test_the_contents_list_each_lesson_with_its_sections(epub):
+    """The e-reader's contents (nav.xhtml) list, under each lesson, its sections with their numbers and links into
+    the page."""
+    nav = ET.fromstring(epub.zip.read('nav.xhtml'))
+    sections = 0
+    for item in nav.iter(f'{XHTML}li'):
+        link = item.find(f'{XHTML}a')
+        below = item.find(f'{XHTML}ol')
+        if link is None or below is None:
+            continue
+        lesson = re.match(r'(\d+)\. ', link.text or '')   # the appendix's pages have no number
+        for section in below.iter(f'{XHTML}a'):
+            if lesson:
+                assert re.match(rf'{lesson.group(1)}\.\d+ \S', section.text or ''), section.text
+                sections += 1
+            assert section.get('href').startswith(link.get('href') + '#'), section.get('href')
+    assert sections > 3 * len(editions.lessons(REPO))
+
+
+def test_a_function_name_keeps_its_space_and_wrapped_code_hangs(epub):
+    """"−log p" keeps the thin space TeX sets after log (MathML would print "logp"), and every line of a listing is
+    a block whose wrapped rows hang past its number and indentation."""
+    page = next(href for href in epub.pages if 'loss' in href and 'training' in href)
+    text = epub.text(page)
+    assert '<mi>log</mi><mo>&#x02061;</mo><mspace width="0.1667em"/>' in text or \
+        '<mi>log</mi><mo>\u2061</mo><mspace width="0.1667em"' in text
+    assert not re.search(r'<mi>log</mi><mi>', text)
+    listing = next(href for href in epub.pages if 'linenos' in epub.text(href))
+    lines = re.findall(r'<span class="line" style="padding-left:([\d.]+)em;text-indent:-([\d.]+)em">',
+                       epub.text(listing))
+    assert lines and all(left == hang and float(left) >= 2.4 for left, hang in lines)
+    css = epub.zip.read('_static/ebook.css').decode('utf-8')
+    assert 'span.line' in css and 'display: none' in css

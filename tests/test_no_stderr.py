@@ -3,7 +3,10 @@ drawing (tangle.png), which keeps dot's note on the widths of non-ASCII characte
 
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,25 @@ def test_no_page_draws_a_graph_but_through_tangle_png():
              for n, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1)
              if re.search(r'\.(pipe|render|view)\(', line)]
     assert calls == []
+
+
+def test_a_latex_build_draws_each_graph_as_pdf_too(pinned_dot, capfd, monkeypatch):
+    """For the LaTeX builds (book/_ext/paper.py sets MICROGPT_FIGURES=pdf) png gives the graph as vectors too: a PDF
+    whose labels are text, beside the PNG the HTML shows; without the variable, the PNG alone."""
+    graphviz = pytest.importorskip('graphviz')
+    if not shutil.which('rsvg-convert'):
+        pytest.skip('no rsvg-convert here (Debian librsvg2-bin): the PDF build needs it for its graphs')
+    graph = graphviz.Digraph(node_attr={'fontname': 'Helvetica'})
+    graph.edge('a', 'b', label='x × y')
+    assert set(tangle.png(graph)._repr_mimebundle_()) == {'image/png'}
+    monkeypatch.setenv('MICROGPT_FIGURES', 'pdf')
+    image = tangle.png(graph)
+    bundle = image._repr_mimebundle_()
+    assert set(bundle) == {'image/png', 'application/pdf'}
+    assert image.pdf.startswith(b'%PDF') and image.data.startswith(b'\x89PNG')
+    pdf = Path(tempfile.mkdtemp()) / 'graph.pdf'
+    pdf.write_bytes(image.pdf)
+    if shutil.which('pdftotext'):
+        text = subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True).stdout
+        assert '×' in text and 'b' in text.split()
+    assert capfd.readouterr().err == ''

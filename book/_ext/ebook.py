@@ -5,7 +5,8 @@ at build time. Nothing changes for the other builders.
 
     math      Sphinx's math renderer "mathml" (the EPUB's; the HTML keeps MathJax): every $...$ and $$...$$
               becomes MathML, written by latex2mathml (pure Python) while the pages are written, with the
-              LaTeX in its alttext. A formula it cannot convert is a build warning, so an error under -W.
+              LaTeX in its alttext; a function name keeps the thin space TeX sets before its argument
+              ("log p", not "logp"). A formula it cannot convert is a build warning, so an error under -W.
     cover     _static/microgpt-cover.png, drawn with matplotlib when the build starts: the title and a
               subtitle over the first lines of microgpt.py, with their numbers. Not committed.
     scripts   sphinx-thebe's <script> blocks are removed; editions.py drops the code of folded cells and,
@@ -21,7 +22,7 @@ at build time. Nothing changes for the other builders.
               EPUB must not carry are deleted, the manifest (content.opf) is written again so that it
               lists every file, each page's item gets the properties EPUB 3 requires ("mathml"; "svg"
               for inline SVG) and the cover image "cover-image", the contents (nav.xhtml) list the
-              lessons under the parts of _toc.yml with their numbers, the NCX names the book by its
+              lessons under the parts of _toc.yml with their numbers, and each lesson's sections, the NCX names the book by its
               identifier as the manifest does, and the .epub is zipped again.
 
 Listed under sphinx.local_extensions in _config.yml; the epub_* settings are in its sphinx.config block.
@@ -48,6 +49,10 @@ STYLESHEET = 'ebook.css'                             # book/_ext/ebook.css, copi
 UNLINKED_STYLES = ('mystnb.*.css', 'exercise.css', 'togglebutton.css', 'copybutton.css', 'sphinx-thebe.css')
 NOT_IN_THE_EPUB = ('_static/mathjax', 'index.html', *(f'_static/{name}' for name in UNLINKED_STYLES))
 UNKNOWN_COMMAND_RE = re.compile(r'<m[ion]>(\\[A-Za-z]+)</m[ion]>')  # a command latex2mathml copied as it is
+# A function name (\log, \exp: latex2mathml's only <mi> of several letters) before its argument, "log p": TeX sets a
+# thin space between them; MathML shows "logp" unless told. The invisible function application and a thin space.
+FUNCTION_NAME_RE = re.compile(r'(<mi>[A-Za-z]{2,}</mi>)(?=<(?:mi|mn|msub|msup|msubsup|mrow|mfrac|msqrt)[ >])')
+THIN_SPACE = '<mo>&#x02061;</mo><mspace width="0.1667em"/>'
 
 
 def is_epub(app):
@@ -70,6 +75,7 @@ def mathml(translator, node, latex, display):
     except Exception as err:  # noqa: BLE001 - any failure of the converter is reported the same way
         logger.warning(f'cannot write this formula as MathML ({err}): {latex!r}', location=node, type='ebook')
         return translator.encode(latex)
+    markup = FUNCTION_NAME_RE.sub(lambda m: m.group(1) + THIN_SPACE, markup)
     return markup.replace('<math ', f'<math alttext="{escape(" ".join(latex.split()))}" ', 1)
 
 
@@ -212,15 +218,34 @@ NAV = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def write_nav(app, outdir):
-    """nav.xhtml, the contents an e-reader shows: the landing page, then each part of _toc.yml with its pages,
-    numbered as their headings are (Sphinx's own lists the pages alone, without parts or numbers)."""
+    """nav.xhtml, the contents an e-reader shows: the landing page, then each part of _toc.yml with its pages and
+    their sections, numbered as their headings are (Sphinx's own lists the pages alone, without parts or numbers)."""
     import editions  # beside this file: the parts of _toc.yml
     env = app.env
 
+    def numbered(docname, anchor, text):
+        number = '.'.join(map(str, env.toc_secnumbers.get(docname, {}).get(anchor, ())))
+        return (f'{number} ' if '.' in number else f'{number}. ' if number else '') + text
+
     def entry(docname):
-        number = '.'.join(map(str, env.toc_secnumbers.get(docname, {}).get('', ())))
-        title = (f'{number}. ' if number else '') + env.titles[docname].astext()
-        return f'<li><a href="{escape(app.builder.get_target_uri(docname))}">{escape(title)}</a></li>'
+        uri = app.builder.get_target_uri(docname)
+        title = numbered(docname, '', env.titles[docname].astext())
+        return f'<li><a href="{escape(uri)}">{escape(title)}</a>{sections(docname, uri)}</li>'
+
+    def sections(docname, uri):
+        # The page's own sections, from its contents (env.tocs: the H1's item holds a list of the H2s).
+        top = env.tocs[docname].next_node(nodes.list_item)
+        below = top.next_node(nodes.bullet_list) if top is not None else None
+        if below is None:
+            return ''
+        items = []
+        for item in below.children:
+            reference = item.next_node(nodes.reference)
+            if reference is None or not reference.get('anchorname'):
+                continue
+            text = numbered(docname, reference['anchorname'], reference.astext())
+            items.append(f'<li><a href="{escape(uri + reference["anchorname"])}">{escape(text)}</a></li>')
+        return '\n<ol>\n' + '\n'.join(items) + '\n</ol>' if items else ''
     items = [entry(app.config.root_doc)]
     for caption, _, docnames in editions.parts(app.srcdir):
         items.append(f'<li><span>{escape(caption)}</span>\n<ol>\n' + '\n'.join(map(entry, docnames)) + '\n</ol></li>')

@@ -6,7 +6,8 @@ which misleads a reader who is new to Python. So every line of every highlighted
 own, <span class="line" style="--indent:N;--gutter:G">: its rows after the first hang past the line's own
 indentation (N spaces) and its line number (G characters), with a ↪ before each. The newline after each line
 stays in the page, in <span class="nl">, which the stylesheet does not display (the line's block already breaks
-there): the text of the <pre>, what the copy button and the tests read, is unchanged.
+there): the text of the <pre>, what the copy button and the tests read, is unchanged. The EPUB's lines hang the
+same way, with the hang written in em into each line (e-readers know no CSS variables) and no ↪.
 
 PDF. Sphinx's LaTeX already breaks a long line with ↪ and indents its continuation. What it does not do is keep
 a short listing together: a ten-line chunk could start at the foot of a page, three lines there and seven on
@@ -29,8 +30,10 @@ TAG = re.compile(r'<[^>]+>')
 KEEP_WHOLE = 20   # listings of at most this many lines never break across pages in the PDF
 
 
-def wrap_lines(body):
-    """body (a page's HTML) with each line of every highlighted <pre> in a span of its own (see above)."""
+def wrap_lines(body, ebook=False):
+    """body (a page's HTML) with each line of every highlighted <pre> in a span of its own (see above). For the
+    EPUB (ebook), whose readers know neither CSS variables nor the lh unit, the hang is written into each line's
+    style in em (a monospaced character is about 0.6 em wide), and no ↪ is drawn."""
     def one_block(match):
         start, code, end = match.groups()
         lines = code.split('\n')
@@ -41,8 +44,9 @@ def wrap_lines(body):
             gutter = len(html.unescape(number.group(1))) + 1 if number else 0
             text = html.unescape(TAG.sub('', LINENOS.sub('', line)))
             indent = len(text) - len(text.lstrip(' '))
-            wrapped.append(f'<span class="line" style="--indent:{indent};--gutter:{gutter}">{line}'
-                           f'<span class="nl">\n</span></span>')
+            style = (f'padding-left:{(gutter + indent + 4) * 0.6:.1f}em;text-indent:-{(gutter + indent + 4) * 0.6:.1f}em'
+                     if ebook else f'--indent:{indent};--gutter:{gutter}')
+            wrapped.append(f'<span class="line" style="{style}">{line}<span class="nl">\n</span></span>')
         return start + ''.join(wrapped) + (last or '') + end
     return PRE.sub(one_block, body)
 
@@ -73,10 +77,9 @@ class KeepShortListingsWhole(SphinxPostTransform):
 
 
 def on_page(app, pagename, templatename, context, doctree):
-    """Wrap the lines of the page's listings, cells and outputs (the site's pages: the EPUB, whose stylesheet is
-    book/_ext/ebook.css, keeps Sphinx's markup)."""
-    if 'body' in context and not app.builder.name.startswith('epub'):
-        context['body'] = wrap_lines(context['body'])
+    """Wrap the lines of the page's listings, cells and outputs (the EPUB's stylesheet is book/_ext/ebook.css)."""
+    if 'body' in context:
+        context['body'] = wrap_lines(context['body'], ebook=app.builder.name.startswith('epub'))
 
 
 def setup(app):

@@ -15,7 +15,7 @@ tangle.py re-exports what cells use, so `tangle.load(...)` works in both.
     variant_diff(V)                 the change as a reader would write it: a diff against the real listing
     timings()                       the program's one cached speed measurement
     snapshot_run()                  what the weights after each kept step do: held-out losses and samples
-    png(GRAPH)                      a graphviz graph as the PNG image a figure cell shows
+    png(GRAPH)                      a graphviz graph as the image a figure cell shows (PNG; PDF too for LaTeX)
 
 A *variant* is the tangled program plus a small named change: these lines of this chunk become these.
 It runs as the real program does (same names, same seed unless the variant is a seed) in a fresh Python,
@@ -813,15 +813,17 @@ WIDTH_NOTE = re.compile(r'^(Warning: )+no value for width of non-ASCII character
                         r'Falling back to width of space character$')
 
 
-def png(graph):
-    """A graphviz.Graph or Digraph drawn by dot as the PNG image a cell shows (IPython's Image).
+# In a LaTeX build (book/_ext/paper.py sets MICROGPT_FIGURES=pdf for its kernels) a graph is also drawn as vectors:
+# dot's SVG turned into PDF by librsvg's rsvg-convert (Debian's librsvg2-bin), with the fonts dot measured its labels
+# in mapped to their free look-alikes (Debian's fonts-freefont-otf, which the PDF uses too).
+FIGURES_VARIABLE = 'MICROGPT_FIGURES'
+SVG_FONTS = {'Helvetica,sans-Serif': 'FreeSans', 'Arial,sans-Serif': 'FreeSans', 'Times,serif': 'FreeSerif',
+             'Courier,monospace': 'FreeMono'}
 
-    Every graph figure of the book is drawn here. dot's note on the widths of non-ASCII characters (WIDTH_NOTE)
-    is dropped; anything else dot writes goes to stderr as it is, where the build's check (book/_ext/no_stderr.py)
-    fails the page; a dot that fails raises with what it said."""
-    from IPython.display import Image
 
-    done = subprocess.run(['dot', f'-K{graph.engine}', '-Tpng'], input=graph.source.encode(graph.encoding),
+def run_dot(graph, output):
+    """What dot writes for the graph in the format output; see png() for what it says on stderr."""
+    done = subprocess.run(['dot', f'-K{graph.engine}', f'-T{output}'], input=graph.source.encode(graph.encoding),
                           capture_output=True)
     said = [line for line in done.stderr.decode(errors='replace').splitlines()
             if line.strip() and not WIDTH_NOTE.match(line.strip())]
@@ -829,4 +831,44 @@ def png(graph):
         raise RuntimeError(f'dot failed (exit status {done.returncode}) on the graph: ' + '\n'.join(said))
     if said:
         print('\n'.join(said), file=sys.stderr)
-    return Image(done.stdout)
+    return done.stdout
+
+
+def svg_to_pdf(svg):
+    """The PDF of an SVG of dot's, its fonts mapped (SVG_FONTS), by rsvg-convert."""
+    text = svg.decode('utf-8')
+    for family, free in SVG_FONTS.items():
+        text = text.replace(f'font-family="{family}"', f'font-family="{free}"')
+    try:
+        done = subprocess.run(['rsvg-convert', '--format=pdf'], input=text.encode('utf-8'), capture_output=True)
+    except FileNotFoundError:
+        raise RuntimeError('the PDF needs rsvg-convert for its graph figures: install Debian\'s librsvg2-bin '
+                           '(.ci/packages does)') from None
+    if done.returncode != 0:
+        raise RuntimeError('rsvg-convert failed on a graph: ' + done.stderr.decode(errors='replace'))
+    return done.stdout
+
+
+class Drawing:
+    """A graph drawn by dot, as a cell shows it: the PNG, and in a LaTeX build the PDF too (the LaTeX output takes
+    the PDF, the HTML and the EPUB the PNG)."""
+
+    def __init__(self, data, pdf=None):
+        self.data, self.pdf = data, pdf   # data: the PNG's bytes (as IPython's Image names them)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import base64
+        bundle = {'image/png': base64.b64encode(self.data).decode('ascii')}
+        if self.pdf:
+            bundle['application/pdf'] = base64.b64encode(self.pdf).decode('ascii')
+        return bundle
+
+
+def png(graph):
+    """A graphviz.Graph or Digraph drawn by dot as the image a cell shows (a Drawing: PNG, and PDF in a LaTeX build).
+
+    Every graph figure of the book is drawn here. dot's note on the widths of non-ASCII characters (WIDTH_NOTE)
+    is dropped; anything else dot writes goes to stderr as it is, where the build's check (book/_ext/no_stderr.py)
+    fails the page; a dot that fails raises with what it said."""
+    pdf = svg_to_pdf(run_dot(graph, 'svg')) if os.environ.get(FIGURES_VARIABLE) == 'pdf' else None
+    return Drawing(run_dot(graph, 'png'), pdf)

@@ -33,7 +33,9 @@ def plain(text):
 
 
 def pdf_text(path):
-    return subprocess.run(['pdftotext', '-layout', str(path), '-'], capture_output=True, text=True, check=True).stdout
+    """The PDF's text, a word that LaTeX hyphenated at the end of a line joined again."""
+    text = subprocess.run(['pdftotext', '-layout', str(path), '-'], capture_output=True, text=True, check=True).stdout
+    return re.sub(r'(?<=[a-z])-\n\s*(?=[a-z])', '', text)
 
 
 @pytest.mark.skipif(not shutil.which('pdftotext'), reason='needs poppler-utils (pdftotext)')

@@ -277,7 +277,9 @@ def on_doctree_resolved(app, doctree, docname):
     for node in list(doctree.findall(check_node)):
         label = node['label']
         entry = registry.get(label)
-        if not entry or entry.get('docname') != docname or entry.get('type') != 'exercise':
+        # The check's own page, not docname: the LaTeX builders resolve a whole document (the book, or a handout)
+        # under its master's name.
+        if not entry or entry.get('docname') != node['docname'] or entry.get('type') != 'exercise':
             logger.warning(f'check {label}: no exercise labelled {label!r} on this page', location=node,
                            type='checks')
         edition = editions.edition(app)
@@ -324,7 +326,9 @@ def on_html_page_context(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.add_directive('check', CheckDirective)
-    app.add_node(check_node, html=(skip, None), latex=(skip, None), text=(skip, None), epub=(skip, None))
+    # No epub= here: handlers under the builder's own name replace, for that builder, every handler registered
+    # under its format ('html'), and the EPUB lost sphinx-exercise's. The html ones serve the EPUB too.
+    app.add_node(check_node, html=(skip, None), latex=(skip, None), text=(skip, None))
     app.connect('builder-inited', on_builder_inited, priority=900)  # after inpage.py's
     app.connect('doctree-resolved', on_doctree_resolved)
     app.connect('env-purge-doc', on_env_purge_doc)

@@ -120,8 +120,12 @@ def on_config_inited(app, config):
         # Each is dated by the edition of the book (\mgptversion: the date and commit of the sources), which
         # book/_ext/sheets.py also prints in every page's footer.
         preamble = '\n'.join([config.latex_elements.get('preamble', ''), edition_fact(app.srcdir, config.latex_engine)])
+        # A handout is a worksheet, not a book to read through: Sphinx's own page (10 pt type, 1 in margins, a
+        # 6.5 in line) keeps the teaching notes on the answer key's first page and an exercise sheet on two pages;
+        # the book's PDF sets its 80-character column in _config.yml.
         config.latex_elements = {**config.latex_elements, 'maketitle': r'\sphinxmaketitle', 'preamble': preamble,
-                                 'tableofcontents': '', 'makeindex': '', 'printindex': ''}
+                                 'tableofcontents': '', 'makeindex': '', 'printindex': '',
+                                 'pointsize': '10pt', 'sphinxsetup': ''}
         config.latex_theme_path = [*config.latex_theme_path, str(LATEX_THEMES)]  # the answer keys' theme
     elif '\\mgptpart' in config.latex_elements.get('preamble', ''):
         # The book's PDF: a page, a contents entry and a bookmark for each part of _toc.yml, and the

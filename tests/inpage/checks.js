@@ -6,25 +6,8 @@
 //                                 of each page and whether the boxes remember the right answers
 // With DRIVE_SHOT=PREFIX it saves PREFIX-wrong.png and PREFIX-right.png of the first check of the first page.
 // Prints {result, external, errors} as JSON, as drive.js does.
-const fs = require('fs');
-const http = require('http');
 const path = require('path');
-const puppeteer = require('puppeteer-core');
-
-const TYPES = {'.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.woff': 'font/woff',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.txt': 'text/plain', '.py': 'text/plain',
-  '.zip': 'application/zip'};
-
-function serve(root) {
-  const server = http.createServer((req, res) => {
-    const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end(); }
-    res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'max-age=3600'});
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise(done => server.listen(0, '127.0.0.1', () => done(server)));
-}
+const {serve, launch} = require('./serve');
 
 // A wrong answer for a check: the first one the lesson foresaw, else one that cannot be right.
 function wrongFor(spec) {
@@ -107,12 +90,7 @@ async function main() {
   const root = path.resolve(site);
   const server = await serve(root);
   const base = `http://127.0.0.1:${server.address().port}/`;
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    protocolTimeout: 0,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-  });
+  const browser = await launch();
   const external = [], errors = [];
   try {
     const page = await browser.newPage();

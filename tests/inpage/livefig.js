@@ -12,26 +12,10 @@
 //   {"shot": PNG}                            a screenshot of the viewport with the figure in view
 //   {"axe": true}                            axe-core (tests/a11y's copy) over the page: its findings
 // Also: whether the page overflows sideways, every console error, page error and failed request (as drive.js).
-const fs = require('fs');
-const http = require('http');
 const path = require('path');
-const puppeteer = require('puppeteer-core');
-
-const TYPES = {'.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.woff': 'font/woff',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.txt': 'text/plain', '.py': 'text/plain',
-  '.zip': 'application/zip', '.yml': 'text/plain'};
+const fs = require('fs');
+const {serve, launch} = require('./serve');
 const TIMEOUT = 300000;
-
-function serve(root) {
-  const server = http.createServer((req, res) => {
-    const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end(); }
-    res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'max-age=3600'});
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise(done => server.listen(0, '127.0.0.1', () => done(server)));
-}
 
 const control = (page, label) => page.evaluateHandle(label => {
   const box = document.querySelector('div.livefig');
@@ -104,11 +88,7 @@ async function main() {
   const root = path.resolve(site);
   const server = await serve(root);
   const base = `http://127.0.0.1:${server.address().port}/`;
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', protocolTimeout: 0,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-  });
+  const browser = await launch();
   const log = [], external = [];
   try {
     const page = await browser.newPage();

@@ -255,7 +255,7 @@ exclude_patterns: [_build, out-*]
 execute:
   execute_notebooks: 'off'
 parse:
-  myst_enable_extensions: [colon_fence, dollarmath]
+  myst_enable_extensions: [colon_fence, dollarmath, deflist]   # deflist: the lessons' exit quiz
 sphinx:
   local_extensions:
     editions: {ext}

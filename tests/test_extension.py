@@ -117,3 +117,21 @@ def test_show_with_an_unknown_chunk_fails_a_build_with_warnings_as_errors(app):
     """With -W the unknown chunk stops the build."""
     with pytest.raises(SphinxWarning, match="one.md:7:unknown chunk 'no-such-chunk'"):
         app.build()
+
+
+def test_a_merged_cell_output_is_its_printing_however_the_kernel_cut_it():
+    """book/_ext/streams.py: pieces cut mid-line (as a busy kernel sends them) merge into the lines as printed, with
+    MyST-NB's own clean-up after; the executed notebook's pieces are left as they were."""
+    import nbformat
+    import streams
+    from myst_nb.core import render
+
+    pieces = [nbformat.from_dict({'output_type': 'stream', 'name': 'stdout', 'text': text})
+              for text in ('   3  3.0664 ', ' -0.01790\n', '   4  3.2209  \n\n')]
+    assert streams.join_streams(pieces) == [{'output_type': 'stream', 'name': 'stdout',
+                                             'text': '   3  3.0664  -0.01790\n   4  3.2209\n'}]
+    assert [p['text'] for p in pieces] == ['   3  3.0664 ', ' -0.01790\n', '   4  3.2209  \n\n']
+    assert streams.MYST_NB_MERGE([nbformat.from_dict(dict(p)) for p in pieces])[0]['text'].startswith(
+        '   3  3.0664\n -0.01790')  # what MyST-NB alone makes of them: the line broken in two
+    streams.setup(type('App', (), {})())
+    assert render.coalesce_streams is streams.join_streams

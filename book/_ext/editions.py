@@ -125,7 +125,10 @@ def on_config_inited(app, config):
         # the book's PDF sets its 80-character column in _config.yml.
         config.latex_elements = {**config.latex_elements, 'maketitle': r'\sphinxmaketitle', 'preamble': preamble,
                                  'tableofcontents': '', 'makeindex': '', 'printindex': '',
-                                 'pointsize': '10pt', 'sphinxsetup': ''}
+                                 'pointsize': '10pt', 'sphinxsetup': '',
+                                 # Figures stay where the lesson puts them: a floated figure could split a
+                                 # solution across its page break, or land between a question and its room.
+                                 'figure_align': 'H'}
         config.latex_theme_path = [*config.latex_theme_path, str(LATEX_THEMES)]  # the answer keys' theme
     elif '\\mgptpart' in config.latex_elements.get('preamble', ''):
         # The book's PDF: a page, a contents entry and a bookmark for each part of _toc.yml, and the
